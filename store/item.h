@@ -1,0 +1,85 @@
+/*
+ * item.h — item layout helpers: sizes, field addresses, and the bounded
+ * loader that turns an optimistically read ref into a validated view.
+ */
+#ifndef FICKLE_STORE_ITEM_H
+#define FICKLE_STORE_ITEM_H
+
+#include <string.h>
+
+#include "store/layout.h"
+
+static inline uint64_t item_size(uint32_t klen, uint64_t vlen, unsigned level, bool has_expiry)
+{
+    uint64_t n = sizeof(item_t) + (has_expiry ? 8 : 0) + 4ull * level + klen + vlen;
+    return (n + 7) & ~7ull;
+}
+
+/* Byte offset of fwd[0] from the item start. */
+static inline size_t item_fwd_off(uint8_t flags)
+{
+    return sizeof(item_t) + ((flags & ITEM_F_EXPIRY) ? 8 : 0);
+}
+
+/* A validated copy of an item's header plus addresses of its parts. */
+typedef struct {
+    ref_t ref;
+    ref_t hnext;
+    uint32_t hash;
+    uint32_t klen;
+    uint32_t vlen;
+    unsigned level;
+    uint8_t flags;
+    uint64_t version;
+    uint64_t expiry;
+    uint32_t *fwd;
+    const char *key;
+    const char *val;
+    uint64_t size;
+} iview_t;
+
+/* Loads the item at ref with every field bounds-checked against the region,
+ * so that a torn read can yield a wrong view but never a wild access.
+ * Returns false if the item cannot be a valid live item. */
+static inline bool item_load(const struct store *st, ref_t ref, iview_t *v)
+{
+    if (!ref_ok(st, ref, sizeof(item_t)))
+        return false;
+    const item_t *it = ref_ptr(st, ref);
+    v->ref = ref;
+    v->hnext = LD32(&it->hnext);
+    v->hash = LD32(&it->hash);
+    v->klen = LD16(&it->klen);
+    v->level = LD8(&it->level);
+    v->flags = LD8(&it->flags);
+    v->vlen = LD32(&it->vlen);
+    v->version = LD64(&it->version);
+    if (v->level == 0 || v->level > STORE_MAX_LEVEL || v->vlen > st->max_value)
+        return false;
+    v->size = item_size(v->klen, v->vlen, v->level, v->flags & ITEM_F_EXPIRY);
+    if (!ref_ok(st, ref, v->size))
+        return false;
+    const char *p = (const char *)it;
+    v->expiry = (v->flags & ITEM_F_EXPIRY) ? LD64(p + sizeof(item_t)) : 0;
+    v->fwd = (uint32_t *)(p + item_fwd_off(v->flags));
+    v->key = (const char *)(v->fwd + v->level);
+    v->val = v->key + v->klen;
+    return true;
+}
+
+static inline bool item_expired(const iview_t *v, uint64_t now)
+{
+    return v->expiry != 0 && v->expiry <= now;
+}
+
+/* memcmp-order comparison of a and b, shorter first on a common prefix. */
+static inline int key_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c != 0)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+#endif /* FICKLE_STORE_ITEM_H */

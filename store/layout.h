@@ -1,0 +1,219 @@
+/*
+ * layout.h — the on-region layout of a fickle store and the private handle.
+ *
+ * Everything inside the region is addressed by offsets, never pointers, so
+ * a region can be mapped anywhere (warm restart). Item and chunk references
+ * are ref_t: 32-bit counts of 8-byte units from the region base, which caps
+ * a region at 32 GiB and keeps per-item overhead small.
+ *
+ * Region map (all page aligned):
+ *   [header: region_hdr_t][undo journal][page bitmap][page descriptors][arena]
+ * The arena is cut into 4 KiB pages: slab runs for small items, page runs
+ * for large items and hash tables.
+ *
+ * Fields marked "writer" change only under the writer mutex, and only
+ * through the undo journal (journal.h). Readers load them with relaxed
+ * atomics (LD32/LD64) and trust nothing until the seqlock validates.
+ */
+#ifndef FICKLE_STORE_LAYOUT_H
+#define FICKLE_STORE_LAYOUT_H
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define STORE_MAGIC 0x3147524c4b434946ull /* "FICKLRG1" little-endian */
+#define STORE_LAYOUT_VERSION 1u
+#define STORE_UNIT 8u            /* bytes per ref unit */
+#define STORE_PAGE 4096u         /* arena page */
+#define STORE_MAX_LEVEL 24       /* skiplist levels (p = 1/4: 2^48 items) */
+#define STORE_JOURNAL_CAP 65536u /* undo entries per critical section */
+#define STORE_SLAB_MAX (128u * 1024u) /* largest slab chunk */
+#define STORE_INPLACE_MAX 256u   /* values up to this are overwritten in place */
+#define STORE_INITIAL_BUCKETS_LOG2 10
+#define STORE_FREE_MAGIC 0xF7EEC4A7u
+
+typedef uint32_t ref_t;
+
+/* Page descriptor of the first page of a run; other pages hold 0. */
+#define PAGE_DESC_FREE 0u
+#define PAGE_DESC_LARGE 0xFFu /* one large item */
+#define PAGE_DESC_HASH 0xFEu  /* a hash table */
+/* 1..nclasses: slab run of class (desc - 1) */
+
+typedef struct {
+    uint32_t chunk_size;
+    uint32_t run_pages;  /* pages per slab run */
+    ref_t free_head;     /* writer: free list of carved chunks */
+    ref_t carve_next;    /* writer: next never-used chunk of the newest run */
+    ref_t carve_end;     /* writer: end of the newest run's whole chunks */
+    uint32_t unused;
+    uint64_t used;       /* writer: chunks holding items */
+    uint64_t free_count; /* writer: free + not yet carved chunks */
+    uint64_t runs;       /* writer */
+} class_hdr_t;
+
+typedef struct {
+    ref_t table;   /* bucket array (page run), 0 if none */
+    uint32_t log2; /* buckets = 1 << log2 */
+} hash_tab_t;
+
+typedef struct {
+    uint64_t offset; /* byte offset of an 8-byte aligned word, or JOURNAL_REDO_CLEAR */
+    uint64_t old;
+} journal_entry_t;
+
+#define JOURNAL_REDO_CLEAR UINT64_MAX
+
+typedef enum { REGION_STATE_DIRTY = 0, REGION_STATE_CLEAN = 1 } region_state_t;
+
+typedef struct region_hdr {
+    /* Geometry: written once at creation, validated at attach. */
+    uint64_t magic;
+    uint32_t layout_version;
+    uint32_t page_size;
+    uint64_t region_size;
+    uint64_t journal_off;
+    uint64_t bitmap_off;
+    uint64_t pagedesc_off;
+    uint64_t arena_off;
+    uint64_t arena_pages;
+    uint64_t max_value_size;
+    uint64_t created_ms;
+    uint32_t nclasses;
+    uint32_t state; /* region_state_t; maintained by the supervisor */
+
+    alignas(64) pthread_mutex_t mutex;
+    alignas(64) _Atomic uint64_t seq; /* odd while a writer changes things */
+
+    alignas(64) uint64_t next_lsn; /* writer: last LSN assigned */
+    uint64_t durable_lsn;
+    uint64_t snapshot_lsn;
+    uint64_t journal_len;  /* writer: entries in the undo journal */
+    uint64_t owner_deaths; /* writer: repairs done */
+
+    /* Allocator (writer). */
+    uint64_t pages_free;
+    uint64_t search_hint;     /* bitmap word below which no page is free */
+    uint64_t bytes_requested; /* exact item sizes */
+    uint64_t bytes_items;     /* chunk/page bytes holding items */
+    uint64_t bytes_hash;      /* page bytes holding hash tables */
+
+    /* Index (writer). tab[0] is the live table; while rehashing, tab[1] is
+     * the old one, migrated bucket by bucket from rehash_idx upwards. */
+    uint64_t items;
+    hash_tab_t tab[2];
+    uint32_t rehashing;
+    uint32_t rehash_idx;
+    uint32_t sl_level; /* levels in use, 1..STORE_MAX_LEVEL */
+    uint32_t unused;
+    uint64_t rng;
+    ref_t sl_head[STORE_MAX_LEVEL];
+
+    class_hdr_t classes[STORE_MAX_CLASSES];
+} region_hdr_t;
+
+/* Item: header, [expiry], fwd[level], key, value. 8-byte aligned. */
+typedef struct {
+    ref_t hnext;      /* hash chain */
+    uint32_t hash;    /* low 32 bits of the key's hash */
+    uint16_t klen;
+    uint8_t level;    /* 1..STORE_MAX_LEVEL; 0 marks a free chunk */
+    uint8_t flags;    /* ITEM_F_* */
+    uint32_t vlen;
+    uint64_t version; /* LSN of last change */
+} item_t;
+
+#define ITEM_F_EXPIRY 0x01u /* a uint64_t expiry follows the header */
+#define ITEM_F_LARGE 0x02u  /* lives in its own page run */
+
+/* Private, per-process handle. Geometry is copied out of the header at
+ * create/attach time after validation, so readers never trust a torn
+ * header for bounds. */
+struct store {
+    char *base;
+    uint64_t size;
+    int fd;
+    char *path;
+    region_hdr_t *hdr;
+    journal_entry_t *journal;
+    uint64_t *bitmap;
+    uint8_t *pagedesc;
+    uint64_t arena_off;
+    uint64_t arena_pages;
+    uint64_t max_value;
+    uint64_t max_steps; /* bound for any optimistic walk */
+    store_clock_fn clock;
+
+    /* Writer state (valid between store_write_lock and unlock/abort). */
+    bool in_write;
+    uint64_t journal_reserved; /* entries kept for the deferred frees */
+    struct pending_free {
+        ref_t ref;
+        bool is_item;  /* an item of `amount` bytes, else `amount` pages */
+        uint64_t amount;
+    } *pending;
+    size_t npending, cap_pending;
+
+    /* Reader state, scratch and counters. */
+    uint64_t read_seq; /* sequence the current optimistic pass started at */
+    ref_t *refs;
+    size_t cap_refs;
+    store_reader_stats_t rstats;
+};
+
+/* Relaxed single loads/stores of shared words: no tearing, no re-fetch. */
+#define LD32(p) __atomic_load_n((const uint32_t *)(p), __ATOMIC_RELAXED)
+#define LD64(p) __atomic_load_n((const uint64_t *)(p), __ATOMIC_RELAXED)
+#define LD16(p) __atomic_load_n((const uint16_t *)(p), __ATOMIC_RELAXED)
+#define LD8(p) __atomic_load_n((const uint8_t *)(p), __ATOMIC_RELAXED)
+#define ST32(p, v) __atomic_store_n((uint32_t *)(p), (uint32_t)(v), __ATOMIC_RELAXED)
+#define ST64(p, v) __atomic_store_n((uint64_t *)(p), (uint64_t)(v), __ATOMIC_RELAXED)
+
+static inline void *ref_ptr(const struct store *st, ref_t ref)
+{
+    return st->base + (uint64_t)ref * STORE_UNIT;
+}
+
+static inline ref_t off_ref(uint64_t off)
+{
+    return (ref_t)(off / STORE_UNIT);
+}
+
+/* True if [ref, ref + bytes) lies inside the arena: the check every
+ * optimistically read reference passes before it is dereferenced. */
+static inline bool ref_ok(const struct store *st, ref_t ref, uint64_t bytes)
+{
+    uint64_t off = (uint64_t)ref * STORE_UNIT;
+    return ref != 0 && off >= st->arena_off && bytes <= st->size && off <= st->size - bytes;
+}
+
+static inline ref_t page_ref(const struct store *st, uint64_t page)
+{
+    return off_ref(st->arena_off + page * STORE_PAGE);
+}
+
+static inline uint64_t ref_page(const struct store *st, ref_t ref)
+{
+    return ((uint64_t)ref * STORE_UNIT - st->arena_off) / STORE_PAGE;
+}
+
+/* Internal return code of optimistic read passes: saw an impossible state. */
+#define READ_TORN (-1)
+
+/* Sets the detail text returned by store_error_detail(); returns err. */
+store_err_t store_fail(store_err_t err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void store_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Makes room for `more` bytes after b->len (util.c). */
+bool store_buf_reserve(store_buf_t *b, size_t more);
+
+/* Initialises an empty index and allocator over the arena (create, clear). */
+void store_reset_locked(struct store *st);
+
+#endif /* FICKLE_STORE_LAYOUT_H */

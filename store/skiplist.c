@@ -1,0 +1,95 @@
+/*
+ * skiplist.c — ordered index: search, link, unlink.
+ */
+#include "config.h"
+
+#include "store/journal.h"
+#include "store/skiplist.h"
+#include "store/sync.h"
+
+int sl_find_preds(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
+                  uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs)
+{
+    uint32_t *fwd = sl_head(st);
+    ref_t owner = 0;
+    unsigned top = LD32(&st->hdr->sl_level);
+    if (top == 0 || top > STORE_MAX_LEVEL)
+        return READ_TORN;
+    for (unsigned l = top; l < STORE_MAX_LEVEL; l++) {
+        preds[l] = sl_head(st);
+        if (pred_refs)
+            pred_refs[l] = 0;
+    }
+    uint64_t steps = 0;
+    for (int l = (int)top - 1; l >= 0; l--) {
+        for (;;) {
+            ref_t next = LD32(&fwd[l]);
+            if (next == 0)
+                break;
+            iview_t v;
+            if (!item_load(st, next, &v) || (unsigned)l >= v.level || ++steps > st->max_steps)
+                return READ_TORN;
+            if (key != NULL) {
+                int c = key_cmp(v.key, v.klen, key, klen);
+                if (c > 0 || (c == 0 && mode == SL_BEFORE_GE))
+                    break;
+            }
+            fwd = v.fwd;
+            owner = next;
+        }
+        preds[l] = fwd;
+        if (pred_refs)
+            pred_refs[l] = owner;
+    }
+    return 0;
+}
+
+void sl_link_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MAX_LEVEL])
+{
+    /* The new item's own links are fresh memory: plain stores. */
+    for (unsigned l = 0; l < v->level; l++)
+        ST32(&v->fwd[l], preds[l][l]);
+    if (v->level > st->hdr->sl_level)
+        jset32(st, &st->hdr->sl_level, v->level);
+    for (unsigned l = 0; l < v->level; l++) {
+        jset32(st, &preds[l][l], v->ref);
+        if (l == 0)
+            CRASH_POINT(STORE_CP_ORDER_PARTIAL);
+    }
+}
+
+void sl_replace_locked(struct store *st, const iview_t *ov, const iview_t *nv, uint32_t *preds[STORE_MAX_LEVEL])
+{
+    for (unsigned l = 0; l < nv->level; l++)
+        ST32(&nv->fwd[l], ov->fwd[l]);
+    for (unsigned l = 0; l < nv->level; l++) {
+        jset32(st, &preds[l][l], nv->ref);
+        if (l == 0)
+            CRASH_POINT(STORE_CP_ORDER_PARTIAL);
+    }
+}
+
+void sl_unlink_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MAX_LEVEL])
+{
+    for (unsigned l = 0; l < v->level; l++)
+        if (preds[l][l] == v->ref)
+            jset32(st, &preds[l][l], v->fwd[l]);
+    /* Levels left empty at the top are not shrunk: a higher sl_level only
+     * costs a few head comparisons. */
+}
+
+unsigned sl_random_level(struct store *st)
+{
+    /* xorshift64: the state needs no journaling, any value is valid. */
+    uint64_t x = st->hdr->rng ? st->hdr->rng : 0x9E3779B97F4A7C15ull;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    st->hdr->rng = x;
+    unsigned level = 1;
+    while (level < STORE_MAX_LEVEL && (x & 3) == 0) {
+        level++;
+        x >>= 2;
+    }
+    return level;
+}

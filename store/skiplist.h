@@ -1,0 +1,46 @@
+/*
+ * skiplist.h — the ordered index over items (p = 1/4, up to STORE_MAX_LEVEL
+ * levels). Forward links live in each item; the head's links live in the
+ * region header. Keys are ordered as memcmp, shorter first on ties.
+ *
+ * Positions are passed as "slots": the address of a fwd[] array (the
+ * head's or an item's), so the head and items are handled alike.
+ */
+#ifndef FICKLE_STORE_SKIPLIST_H
+#define FICKLE_STORE_SKIPLIST_H
+
+#include "store/item.h"
+
+/* Where a search should stop relative to the key. */
+typedef enum {
+    SL_BEFORE_GE, /* preds end before the first item >= key */
+    SL_BEFORE_GT, /* preds end before the first item > key */
+} sl_mode_t;
+
+/* For each level l, preds[l] = fwd array whose [l] entry points to the
+ * first item at or after the position, and pred_refs[l] (if not NULL) the
+ * ref of the item owning that array (0 for the head). With key == NULL the
+ * position is the end of the list. Returns 0, or READ_TORN if an item on
+ * the way is invalid or the walk ran too long. Safe without the mutex. */
+int sl_find_preds(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
+                  uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs);
+
+/* Links a new item (level v->level) after preds. Journaled. */
+void sl_link_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MAX_LEVEL]);
+
+/* Puts new item `nv` in old item `ov`'s place (same level). Journaled. */
+void sl_replace_locked(struct store *st, const iview_t *ov, const iview_t *nv, uint32_t *preds[STORE_MAX_LEVEL]);
+
+/* Unlinks item v found after preds. Journaled. */
+void sl_unlink_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MAX_LEVEL]);
+
+/* A random level for a new item. Caller holds the mutex. */
+unsigned sl_random_level(struct store *st);
+
+/* The head's fwd array. */
+static inline uint32_t *sl_head(const struct store *st)
+{
+    return st->hdr->sl_head;
+}
+
+#endif /* FICKLE_STORE_SKIPLIST_H */

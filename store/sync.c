@@ -1,0 +1,142 @@
+/*
+ * sync.c — seqlock, robust writer mutex, owner-death repair, crash points.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/journal.h"
+#include "store/sync.h"
+
+/* Spins while the sequence is odd before giving up on the optimistic path. */
+#define SYNC_SPIN_LIMIT 20000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+uint64_t sync_read_begin(const struct store *st)
+{
+    uint64_t s = atomic_load_explicit(&st->hdr->seq, memory_order_acquire);
+    for (int spins = 0; (s & 1) && spins < SYNC_SPIN_LIMIT; spins++) {
+        cpu_relax();
+        s = atomic_load_explicit(&st->hdr->seq, memory_order_acquire);
+    }
+    return s;
+}
+
+void sync_write_begin(struct store *st)
+{
+    uint64_t s = atomic_load_explicit(&st->hdr->seq, memory_order_relaxed);
+    atomic_store_explicit(&st->hdr->seq, s + 1, memory_order_relaxed);
+    /* The odd value must be visible before any change that follows. */
+    atomic_thread_fence(memory_order_release);
+}
+
+void sync_write_end(struct store *st)
+{
+    uint64_t s = atomic_load_explicit(&st->hdr->seq, memory_order_relaxed);
+    /* Release: every change above is visible before the even value. */
+    atomic_store_explicit(&st->hdr->seq, s + 1, memory_order_release);
+}
+
+store_err_t sync_init(region_hdr_t *hdr)
+{
+    pthread_mutexattr_t attr;
+    int rc = pthread_mutexattr_init(&attr);
+    if (rc == 0)
+        rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    if (rc == 0)
+        rc = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    if (rc == 0)
+        rc = pthread_mutex_init(&hdr->mutex, &attr);
+    pthread_mutexattr_destroy(&attr);
+    if (rc != 0)
+        return store_fail(STORE_IO, "pthread_mutex_init (robust, process-shared): %s", strerror(rc));
+    atomic_store_explicit(&hdr->seq, 0, memory_order_relaxed);
+    return STORE_OK;
+}
+
+/* The previous owner died holding the mutex: undo its partial changes.
+ * Caller holds the mutex (returned with EOWNERDEAD). */
+static store_err_t repair_locked(struct store *st)
+{
+    uint64_t entries = LD64(&st->hdr->journal_len);
+    bool odd = atomic_load_explicit(&st->hdr->seq, memory_order_relaxed) & 1;
+    if (!odd && entries > 0)
+        sync_write_begin(st); /* readers must not validate during rollback */
+    journal_recover(st);
+    if (atomic_load_explicit(&st->hdr->seq, memory_order_relaxed) & 1)
+        sync_write_end(st);
+    st->hdr->owner_deaths++;
+    int rc = pthread_mutex_consistent(&st->hdr->mutex);
+    if (rc != 0) {
+        pthread_mutex_unlock(&st->hdr->mutex);
+        return store_fail(STORE_CORRUPT, "pthread_mutex_consistent: %s", strerror(rc));
+    }
+    store_log(1, "store %s: a writer died inside its critical section; rolled back %llu journal entries",
+              st->path ? st->path : "(region)", (unsigned long long)entries);
+    return STORE_OK;
+}
+
+store_err_t sync_lock(struct store *st)
+{
+    int rc = pthread_mutex_lock(&st->hdr->mutex);
+    if (rc == 0)
+        return STORE_OK;
+    if (rc == EOWNERDEAD)
+        return repair_locked(st);
+    if (rc == ENOTRECOVERABLE)
+        return store_fail(STORE_CORRUPT, "writer mutex not recoverable: the region must be rebuilt from disk");
+    return store_fail(STORE_IO, "pthread_mutex_lock: %s", strerror(rc));
+}
+
+void sync_unlock(struct store *st)
+{
+    int rc = pthread_mutex_unlock(&st->hdr->mutex);
+    if (rc != 0)
+        store_log(0, "pthread_mutex_unlock: %s", strerror(rc));
+}
+
+#ifdef FICKLE_TEST_HOOKS
+static store_crash_point_t crash_cp = STORE_CP_NONE;
+static unsigned crash_skip;
+
+bool store_test_crash_at(store_crash_point_t cp, unsigned skip)
+{
+    crash_cp = cp;
+    crash_skip = skip;
+    return true;
+}
+
+void sync_crash_point(store_crash_point_t cp)
+{
+    if (cp != crash_cp)
+        return;
+    if (crash_skip > 0) {
+        crash_skip--;
+        return;
+    }
+    /* No cleanup of any kind: the point is to die mid-write. */
+    kill(getpid(), SIGKILL);
+    for (;;)
+        pause();
+}
+#else
+bool store_test_crash_at(store_crash_point_t cp, unsigned skip)
+{
+    (void)cp;
+    (void)skip;
+    return false;
+}
+#endif
