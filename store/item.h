@@ -75,6 +75,19 @@ static inline bool item_expired(const iview_t *v, uint64_t now)
 /* memcmp-order comparison of a and b, shorter first on a common prefix. */
 static inline int key_cmp(const void *a, size_t alen, const void *b, size_t blen)
 {
+    if (alen >= 8 && blen >= 8) {
+        /* The skiplist search compares keys at every step: settle most of
+         * them on the first 8 bytes, read as one big-endian word. */
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        x = __builtin_bswap64(x);
+        y = __builtin_bswap64(y);
+#endif
+        if (x != y)
+            return x < y ? -1 : 1;
+    }
     size_t n = alen < blen ? alen : blen;
     int c = n ? memcmp(a, b, n) : 0;
     if (c != 0)

@@ -210,9 +210,6 @@ static inline uint64_t ref_page(const struct store *st, ref_t ref)
 store_err_t store_fail(store_err_t err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void store_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Makes room for `more` bytes after b->len (util.c). */
-bool store_buf_reserve(store_buf_t *b, size_t more);
-
 /* Initialises an empty index and allocator over the arena (create, clear). */
 void store_reset_locked(struct store *st);
 

@@ -100,6 +100,11 @@ uint64_t store_count(store_t *st)
     return LD64(&st->hdr->items);
 }
 
+uint64_t store_max_value(const store_t *st)
+{
+    return st->max_value;
+}
+
 uint64_t store_last_lsn(store_t *st)
 {
     return LD64(&st->hdr->next_lsn);

@@ -102,6 +102,8 @@ typedef struct {
 } store_buf_t;
 
 void store_buf_free(store_buf_t *b);
+/* Makes room for `more` bytes after b->len. Returns false if out of memory. */
+bool store_buf_reserve(store_buf_t *b, size_t more);
 
 /* Metadata of one item. */
 typedef struct {
@@ -233,6 +235,9 @@ store_err_t store_delete_locked(store_t *st, const void *key, size_t klen);
 store_err_t store_expire_locked(store_t *st, const void *key, size_t klen, uint64_t expiry_ms);
 
 /* ---- LSNs ----------------------------------------------------------------- */
+
+/* Largest value this region accepts. */
+uint64_t store_max_value(const store_t *st);
 
 /* Highest LSN assigned so far (0 for a new region). */
 uint64_t store_last_lsn(store_t *st);

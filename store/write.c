@@ -181,10 +181,11 @@ static store_err_t put_inplace(store_t *st, const put_t *p, const iview_t *ov)
     journal_record(st, &it->version);
     if (p->expiry)
         journal_record(st, (char *)it + sizeof(item_t));
+    /* memmove: a caller may pass a value that lives in this very item. */
     size_t half = p->vlen / 2;
-    memcpy(val, p->val, half);
+    memmove(val, p->val, half);
     CRASH_POINT(STORE_CP_INPLACE_PARTIAL);
-    memcpy(val + half, (const char *)p->val + half, p->vlen - half);
+    memmove(val + half, (const char *)p->val + half, p->vlen - half);
     ST32(&it->vlen, p->vlen);
     ST64(&it->version, p->version);
     if (p->expiry)
@@ -310,6 +311,8 @@ store_err_t store_expire_locked(store_t *st, const void *key, size_t klen, uint6
         return store_fail(STORE_CORRUPT, "store %s: hash chain invalid under the mutex", st->path);
     if (!found || item_expired(&ov, st->clock()))
         return STORE_NOT_FOUND;
+    if (!(ov.flags & ITEM_F_EXPIRY) && expiry_ms == 0)
+        return STORE_OK; /* nothing to clear */
     if (!(ov.flags & ITEM_F_EXPIRY) || expiry_ms == 0) {
         /* The layout changes: rewrite the item. Its old copy stays intact
          * until commit, so its value can be the source. */
