@@ -1,0 +1,85 @@
+/*
+ * command.c — names and properties of the commands in command.h.
+ */
+#include "config.h"
+
+#include "frontend/command.h"
+
+typedef struct {
+    const char *name;
+    uint32_t info;
+} cmd_meta_t;
+
+#define W CMD_I_WRITE
+#define N CMD_I_NOAUTH
+
+static const cmd_meta_t meta[CMD__COUNT] = {
+    [CMD_NONE] = {"?", 0},
+    [CMD_GET] = {"get", 0},
+    [CMD_SET] = {"set", W},
+    [CMD_SETNX] = {"setnx", W},
+    [CMD_DEL] = {"del", W},
+    [CMD_EXISTS] = {"exists", 0},
+    [CMD_INCRBY] = {"incrby", W},
+    [CMD_MGET] = {"mget", 0},
+    [CMD_MSET] = {"mset", W},
+    [CMD_MSETNX] = {"msetnx", W},
+    [CMD_RANGE] = {"range", 0},
+    [CMD_RCOUNT] = {"rcount", 0},
+    [CMD_PING] = {"ping", 0},
+    [CMD_INFO] = {"info", 0},
+    [CMD_AUTH] = {"auth", N},
+    [CMD_QUIT] = {"quit", N},
+    [CMD_ECHO] = {"echo", 0},
+    [CMD_SELECT] = {"select", 0},
+    [CMD_HELLO] = {"hello", N},
+    [CMD_CLIENT_SETNAME] = {"client|setname", 0},
+    [CMD_CLIENT_GETNAME] = {"client|getname", 0},
+    [CMD_CLIENT_ID] = {"client|id", 0},
+    [CMD_CLIENT_SETINFO] = {"client|setinfo", 0},
+    [CMD_COMMAND] = {"command", 0},
+    [CMD_DBSIZE] = {"dbsize", 0},
+    [CMD_TIME] = {"time", 0},
+    [CMD_CONFIG_GET] = {"config|get", 0},
+    [CMD_GETDEL] = {"getdel", W},
+    [CMD_GETEX] = {"getex", W},
+    [CMD_INCRBYFLOAT] = {"incrbyfloat", W},
+    [CMD_APPEND] = {"append", W},
+    [CMD_STRLEN] = {"strlen", 0},
+    [CMD_GETRANGE] = {"getrange", 0},
+    [CMD_SETRANGE] = {"setrange", W},
+    [CMD_EXPIRE] = {"expire", W},
+    [CMD_TTL] = {"ttl", 0},
+    [CMD_PTTL] = {"pttl", 0},
+    [CMD_PERSIST] = {"persist", W},
+    [CMD_TYPE] = {"type", 0},
+    [CMD_KEYS] = {"keys", 0},
+    [CMD_SCAN] = {"scan", 0},
+    [CMD_RANDOMKEY] = {"randomkey", 0},
+    [CMD_RENAME] = {"rename", W},
+    [CMD_RENAMENX] = {"renamenx", W},
+    [CMD_FLUSHDB] = {"flushdb", W},
+    [CMD_FLUSHALL] = {"flushall", W},
+    [CMD_MULTI] = {"multi", 0},
+    [CMD_EXEC] = {"exec", 0},
+    [CMD_DISCARD] = {"discard", 0},
+    [CMD_WATCH] = {"watch", 0},
+    [CMD_UNWATCH] = {"unwatch", 0},
+};
+
+#undef W
+#undef N
+
+const char *cmd_name(cmd_id_t id)
+{
+    if ((unsigned)id >= CMD__COUNT || !meta[id].name)
+        return "?";
+    return meta[id].name;
+}
+
+uint32_t cmd_info(cmd_id_t id)
+{
+    if ((unsigned)id >= CMD__COUNT)
+        return 0;
+    return meta[id].info;
+}

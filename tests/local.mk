@@ -1,0 +1,1 @@
+# tests/local.mk — Check test programs run by `make check`.
