@@ -1,0 +1,1 @@
+# client/local.mk — libfickle (native-protocol client library) and fickle-cli.
