@@ -19,3 +19,24 @@ frontend_libfickle_proto_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 
 # What a program linking the protocol library also needs.
 PROTO_LIBS = $(LIBEVENT_LIBS) -lm
+
+# The worker: event loop, connections, both protocols' glue and the
+# executor. Reaches the region only through store/store.h.
+noinst_LIBRARIES += frontend/libfickle_frontend.a
+frontend_libfickle_frontend_a_SOURCES = \
+	frontend/ops.h \
+	frontend/ops.c \
+	frontend/exec.h \
+	frontend/exec.c \
+	frontend/info.c \
+	frontend/resp_exec.h \
+	frontend/resp_exec.c \
+	frontend/resp_exec_server.c \
+	frontend/resp_proto.c \
+	frontend/native_exec.c \
+	frontend/proto.h \
+	frontend/conn.h \
+	frontend/conn.c \
+	frontend/worker.h \
+	frontend/worker.c
+frontend_libfickle_frontend_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)

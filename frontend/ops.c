@@ -107,7 +107,8 @@ size_t ops_format_ld(long double v, char *buf, size_t len)
         return rc_;                                                                                          \
     } while (0)
 
-static ops_status_t do_incr_locked(store_t *st, const void *key, size_t klen, int64_t delta, int64_t *out)
+static ops_status_t do_incr_locked(store_t *st, const void *key, size_t klen, int64_t delta, int64_t *out,
+                                   uint64_t *version)
 {
     store_buf_t cur = {0};
     int64_t v = 0;
@@ -125,15 +126,19 @@ static ops_status_t do_incr_locked(store_t *st, const void *key, size_t klen, in
     char num[24];
     int n = snprintf(num, sizeof(num), "%lld", (long long)v);
     store_put_opts_t opt = {.flags = STORE_PUT_KEEP_EXPIRY};
-    err = store_put_locked(st, key, klen, num, (size_t)n, &opt, NULL);
-    if (err == STORE_OK)
+    store_meta_t meta;
+    err = store_put_locked(st, key, klen, num, (size_t)n, &opt, &meta);
+    if (err == STORE_OK) {
         *out = v;
+        if (version)
+            *version = meta.version;
+    }
     return ops_from_store(err);
 }
 
-ops_status_t ops_incr(store_t *st, const void *key, size_t klen, int64_t delta, int64_t *out)
+ops_status_t ops_incr(store_t *st, const void *key, size_t klen, int64_t delta, int64_t *out, uint64_t *version)
 {
-    LOCKED(st, do_incr_locked(st, key, klen, delta, out));
+    LOCKED(st, do_incr_locked(st, key, klen, delta, out, version));
 }
 
 static ops_status_t do_incrbyfloat_locked(store_t *st, const void *key, size_t klen, long double delta, char *out,
@@ -292,26 +297,33 @@ ops_status_t ops_getex(store_t *st, const void *key, size_t klen, int64_t expiry
     LOCKED(st, do_getex_locked(st, key, klen, expiry_ms, val));
 }
 
-static ops_status_t do_mset_locked(store_t *st, const ops_pair_t *pairs, size_t n, bool nx)
+/* Every entry gets the same version (the first put's LSN): an MSET is one
+ * change, as a transaction will be. */
+static ops_status_t do_mset_locked(store_t *st, const ops_pair_t *pairs, size_t n, bool nx, uint64_t *version)
 {
     if (nx)
         for (size_t i = 0; i < n; i++)
             if (store_get_locked(st, pairs[i].key, pairs[i].klen, NULL, NULL) == STORE_OK)
                 return OPS_NIL;
+    store_put_opts_t opt = {0};
     for (size_t i = 0; i < n; i++) {
-        store_err_t err = store_put_locked(st, pairs[i].key, pairs[i].klen, pairs[i].val, pairs[i].vlen, NULL, NULL);
+        store_meta_t meta;
+        store_err_t err = store_put_locked(st, pairs[i].key, pairs[i].klen, pairs[i].val, pairs[i].vlen, &opt, &meta);
         if (err != STORE_OK)
             return ops_from_store(err);
+        opt.version = meta.version;
     }
+    if (version)
+        *version = opt.version;
     return OPS_OK;
 }
 
-ops_status_t ops_mset(store_t *st, const ops_pair_t *pairs, size_t n, bool nx)
+ops_status_t ops_mset(store_t *st, const ops_pair_t *pairs, size_t n, bool nx, uint64_t *version)
 {
     store_err_t lk = store_write_lock(st);
     if (lk != STORE_OK)
         return ops_from_store(lk);
-    ops_status_t rc = do_mset_locked(st, pairs, n, nx);
+    ops_status_t rc = do_mset_locked(st, pairs, n, nx, version);
     /* All or nothing: a put that failed half-way undoes the ones before. */
     if (rc == OPS_OK || rc == OPS_NIL)
         store_write_unlock(st);

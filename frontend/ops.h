@@ -37,8 +37,9 @@ bool ops_parse_double(const char *s, size_t len, long double *out);
 /* Formats like Redis's INCRBYFLOAT: shortest human-friendly decimal. */
 size_t ops_format_ld(long double v, char *buf, size_t len);
 
-/* INCRBY: *out = value + delta; a missing key counts as 0; expiry kept. */
-ops_status_t ops_incr(store_t *st, const void *key, size_t klen, int64_t delta, int64_t *out);
+/* INCRBY: *out = value + delta; a missing key counts as 0; expiry kept.
+ * *version (may be NULL) receives the new item's version. */
+ops_status_t ops_incr(store_t *st, const void *key, size_t klen, int64_t delta, int64_t *out, uint64_t *version);
 ops_status_t ops_incrbyfloat(store_t *st, const void *key, size_t klen, long double delta, char *out, size_t outlen,
                              size_t *outn);
 
@@ -64,15 +65,16 @@ ops_status_t ops_set(store_t *st, const void *key, size_t klen, const void *val,
 ops_status_t ops_getdel(store_t *st, const void *key, size_t klen, store_buf_t *val);
 ops_status_t ops_getex(store_t *st, const void *key, size_t klen, int64_t expiry_ms, store_buf_t *val);
 
-/* MSET / MSETNX over n (key, value) pairs, atomically. With nx, nothing
- * is written if any key exists (OPS_NIL). */
+/* MSET / MSETNX over n (key, value) pairs, atomically, all stamped with
+ * one version (*version, may be NULL). With nx, nothing is written if any
+ * key exists (OPS_NIL). */
 typedef struct {
     const void *key;
     size_t klen;
     const void *val;
     size_t vlen;
 } ops_pair_t;
-ops_status_t ops_mset(store_t *st, const ops_pair_t *pairs, size_t n, bool nx);
+ops_status_t ops_mset(store_t *st, const ops_pair_t *pairs, size_t n, bool nx, uint64_t *version);
 
 /* RENAME / RENAMENX: moves value and expiry atomically. */
 ops_status_t ops_rename(store_t *st, const void *src, size_t slen, const void *dst, size_t dlen, bool nx);

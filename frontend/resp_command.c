@@ -513,3 +513,18 @@ bool resp_command_table_sorted(void)
             return false;
     return true;
 }
+
+size_t resp_command_count(void)
+{
+    return NELEM(commands);
+}
+
+bool resp_command_at(size_t i, const char **name, int *arity, bool *write)
+{
+    if (i >= NELEM(commands))
+        return false;
+    *name = commands[i].name;
+    *arity = commands[i].arity;
+    *write = commands[i].id != CMD_NONE && (cmd_info(commands[i].id) & CMD_I_WRITE);
+    return true;
+}

@@ -64,20 +64,20 @@ END_TEST
 START_TEST(incr_rules)
 {
     int64_t v;
-    ck_assert_int_eq(ops_incr(st, "n", 1, 5, &v), OPS_OK);
+    ck_assert_int_eq(ops_incr(st, "n", 1, 5, &v, NULL), OPS_OK);
     ck_assert_int_eq(v, 5);
-    ck_assert_int_eq(ops_incr(st, "n", 1, -7, &v), OPS_OK);
+    ck_assert_int_eq(ops_incr(st, "n", 1, -7, &v, NULL), OPS_OK);
     ck_assert_int_eq(v, -2);
     expect_value("n", "-2", 2);
     put("big", "9223372036854775807");
-    ck_assert_int_eq(ops_incr(st, "big", 3, 1, &v), OPS_OVERFLOW);
+    ck_assert_int_eq(ops_incr(st, "big", 3, 1, &v, NULL), OPS_OVERFLOW);
     expect_value("big", "9223372036854775807", 19);
     put("s", "abc");
-    ck_assert_int_eq(ops_incr(st, "s", 1, 1, &v), OPS_NOT_INTEGER);
+    ck_assert_int_eq(ops_incr(st, "s", 1, 1, &v, NULL), OPS_NOT_INTEGER);
     /* INCR keeps the key's expiry */
     store_put_opts_t o = {.expiry_ms = store_now_ms(st) + 100000};
     ck_assert_int_eq(store_put(st, "e", 1, "1", 1, &o, NULL), STORE_OK);
-    ck_assert_int_eq(ops_incr(st, "e", 1, 1, &v), OPS_OK);
+    ck_assert_int_eq(ops_incr(st, "e", 1, 1, &v, NULL), OPS_OK);
     store_meta_t m;
     ck_assert_int_eq(store_get(st, "e", 1, NULL, &m), STORE_OK);
     ck_assert_uint_eq(m.expiry_ms, o.expiry_ms);
@@ -159,10 +159,17 @@ START_TEST(msetnx_all_or_nothing)
 {
     put("b", "exists");
     ops_pair_t pairs[] = {{"a", 1, "1", 1}, {"b", 1, "2", 1}, {"c", 1, "3", 1}};
-    ck_assert_int_eq(ops_mset(st, pairs, 3, true), OPS_NIL);
+    ck_assert_int_eq(ops_mset(st, pairs, 3, true, NULL), OPS_NIL);
     ck_assert_int_eq(store_exists(st, "a", 1), STORE_NOT_FOUND);
     ck_assert_int_eq(store_exists(st, "c", 1), STORE_NOT_FOUND);
-    ck_assert_int_eq(ops_mset(st, pairs, 3, false), OPS_OK);
+    uint64_t version = 0;
+    ck_assert_int_eq(ops_mset(st, pairs, 3, false, &version), OPS_OK);
+    ck_assert_uint_gt(version, 0);
+    for (size_t i = 0; i < 3; i++) { /* one change: one version on every entry */
+        store_meta_t meta;
+        ck_assert_int_eq(store_get(st, pairs[i].key, pairs[i].klen, NULL, &meta), STORE_OK);
+        ck_assert_uint_eq(meta.version, version);
+    }
     expect_value("b", "2", 1);
     ck_assert_uint_eq(store_count(st), 3);
 }

@@ -1,0 +1,62 @@
+/*
+ * runtime.c — creation of the shared runtime counters page.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "common/runtime.h"
+
+runtime_t *runtime_create(unsigned nworkers)
+{
+    void *p = mmap(NULL, sizeof(runtime_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    runtime_t *rt = p;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    rt->nworkers = nworkers;
+    rt->started_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return rt;
+}
+
+void runtime_settings_write(runtime_t *rt, const runtime_settings_t *s)
+{
+    runtime_settings_t *d = &rt->settings;
+    uint32_t gen = atomic_load_explicit(&d->gen, memory_order_relaxed);
+    atomic_store_explicit(&d->gen, gen + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    d->maxclients = s->maxclients;
+    d->timeout_s = s->timeout_s;
+    d->max_output = s->max_output;
+    memcpy(d->requirepass, s->requirepass, sizeof(d->requirepass));
+    d->requirepass[sizeof(d->requirepass) - 1] = '\0';
+    atomic_store_explicit(&d->gen, gen + 2, memory_order_release);
+}
+
+bool runtime_settings_read(runtime_t *rt, uint32_t *gen, runtime_settings_t *out)
+{
+    runtime_settings_t *d = &rt->settings;
+    for (;;) {
+        uint32_t g = atomic_load_explicit(&d->gen, memory_order_acquire);
+        if (g == *gen)
+            return false;
+        if (g & 1)
+            continue; /* the supervisor is writing: a few instructions */
+        runtime_settings_t copy;
+        copy.maxclients = d->maxclients;
+        copy.timeout_s = d->timeout_s;
+        copy.max_output = d->max_output;
+        memcpy(copy.requirepass, d->requirepass, sizeof(copy.requirepass));
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&d->gen, memory_order_relaxed) != g)
+            continue;
+        copy.requirepass[sizeof(copy.requirepass) - 1] = '\0';
+        copy.gen = g;
+        *out = copy;
+        *gen = g;
+        return true;
+    }
+}

@@ -1,0 +1,63 @@
+/*
+ * runtime.h — the supervisor's small shared page of runtime counters.
+ *
+ * Created (MAP_SHARED | MAP_ANONYMOUS) by the supervisor before it forks,
+ * so every worker sees it; kept apart from the store region on purpose:
+ * it holds server state (clients, traffic), not data. Each worker writes
+ * only its own cache-line-aligned slot; the client count is shared.
+ */
+#ifndef FICKLE_COMMON_RUNTIME_H
+#define FICKLE_COMMON_RUNTIME_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define RUNTIME_MAX_WORKERS 256
+
+typedef struct {
+    alignas(64) _Atomic uint64_t connections_total;
+    _Atomic uint64_t connections_current;
+    _Atomic uint64_t commands;
+    _Atomic uint64_t rejected;      /* refused at accept (maxclients) */
+    _Atomic uint64_t closed_limits; /* closed for an output/input limit or a protocol error */
+    _Atomic uint64_t net_in;
+    _Atomic uint64_t net_out;
+    _Atomic int32_t pid;
+} worker_stats_t;
+
+/* Settings the supervisor can change at run time (SIGHUP). Written by the
+ * supervisor only, between two increments of gen (odd while writing);
+ * workers copy them when gen changes (runtime_settings_read). */
+typedef struct {
+    _Atomic uint32_t gen;
+    uint32_t maxclients;
+    uint32_t timeout_s;  /* idle seconds, 0 = never */
+    uint64_t max_output; /* bytes queued for one client */
+    char requirepass[256];
+} runtime_settings_t;
+
+typedef struct {
+    _Atomic uint32_t clients; /* connected clients, all workers */
+    uint32_t nworkers;
+    uint64_t started_ms;      /* CLOCK_REALTIME */
+    pid_t supervisor_pid;
+    uint16_t port, resp_port; /* as bound (port 0 in tests becomes the real one) */
+    char fsync[16];           /* the durability policy, for INFO */
+    runtime_settings_t settings;
+    worker_stats_t workers[RUNTIME_MAX_WORKERS];
+} runtime_t;
+
+/* Maps a zeroed shared page for n workers. NULL with errno on failure. */
+runtime_t *runtime_create(unsigned nworkers);
+
+/* Supervisor: publishes new settings. */
+void runtime_settings_write(runtime_t *rt, const runtime_settings_t *s);
+
+/* Worker: copies the settings into *out if they changed since *gen.
+ * Returns true if *out was updated. */
+bool runtime_settings_read(runtime_t *rt, uint32_t *gen, runtime_settings_t *out);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * conn.c — connection lifecycle, limits and idle timeouts.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "frontend/conn.h"
+#include "frontend/worker.h"
+
+bool conn_output_full(const conn_t *c)
+{
+    uint64_t limit = c->w->settings.max_output;
+    return limit && evbuffer_get_length(bufferevent_get_output(c->bev)) >= limit;
+}
+
+static void unlink_conn(conn_t *c)
+{
+    worker_t *w = c->w;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->nconns--;
+    atomic_fetch_sub_explicit(&w->stats->connections_current, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&w->conf->runtime->clients, 1, memory_order_relaxed);
+}
+
+void conn_count_limit_close(conn_t *c)
+{
+    atomic_fetch_add_explicit(&c->w->stats->closed_limits, 1, memory_order_relaxed);
+}
+
+void conn_close(conn_t *c, const char *why)
+{
+    log_msg(LOG_DEBUG, "client id=%llu %s closed: %s", (unsigned long long)c->id, c->peer, why);
+    unlink_conn(c);
+    if (c->pstate)
+        c->proto->state_free(c->pstate);
+    bufferevent_free(c->bev); /* closes the socket */
+    worker_t *w = c->w;
+    free(c);
+    if (w->stopping && w->nconns == 0)
+        event_base_loopexit(w->base, NULL);
+}
+
+static void write_drained_cb(struct bufferevent *bev, void *arg)
+{
+    conn_t *c = arg;
+    (void)bev;
+    if (c->closing)
+        conn_close(c, "closed after its last reply");
+}
+
+void conn_close_after_flush(conn_t *c)
+{
+    c->closing = true;
+    bufferevent_disable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        conn_close(c, "closed after its last reply");
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    conn_t *c = arg;
+    worker_t *w = c->w;
+    struct evbuffer *in = bufferevent_get_input(bev), *out = bufferevent_get_output(bev);
+    size_t before_in = evbuffer_get_length(in), before_out = evbuffer_get_length(out);
+    c->last_ms = worker_now_ms();
+    proto_result_t r = c->proto->process(c, in, out);
+    atomic_fetch_add_explicit(&w->stats->net_in, before_in - evbuffer_get_length(in), memory_order_relaxed);
+    size_t out_len = evbuffer_get_length(out);
+    if (out_len > before_out)
+        atomic_fetch_add_explicit(&w->stats->net_out, out_len - before_out, memory_order_relaxed);
+    if (w->settings.max_output && out_len > w->settings.max_output) {
+        /* Redis's client-output-buffer-limit: a client that does not read
+         * its replies must not eat the worker's memory. */
+        log_msg(LOG_NOTICE, "client id=%llu %s closed: %zu bytes of replies queued, over the %llu-byte limit",
+                (unsigned long long)c->id, c->peer, out_len, (unsigned long long)w->settings.max_output);
+        atomic_fetch_add_explicit(&w->stats->closed_limits, 1, memory_order_relaxed);
+        conn_close(c, "output buffer limit");
+        return;
+    }
+    if (r == PROTO_CLOSE) {
+        conn_close_after_flush(c);
+        return;
+    }
+    /* Not reading while the output is full is what makes a non-reading
+     * client stop costing CPU; the write callback resumes reading. */
+    if (conn_output_full(c))
+        bufferevent_disable(bev, EV_READ);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    conn_t *c = arg;
+    if (c->closing) {
+        write_drained_cb(bev, arg);
+        return;
+    }
+    if (!conn_output_full(c) && !c->w->stopping) {
+        bufferevent_enable(bev, EV_READ);
+        if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+            read_cb(bev, arg); /* requests that waited for room */
+    }
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    conn_t *c = arg;
+    (void)bev;
+    if (what & BEV_EVENT_TIMEOUT)
+        conn_close(c, "idle timeout");
+    else if (what & BEV_EVENT_ERROR)
+        conn_close(c, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    else if (what & BEV_EVENT_EOF)
+        conn_close(c, "client closed the connection");
+}
+
+conn_t *conn_new(worker_t *w, int fd, const proto_t *proto, const char *peer)
+{
+    conn_t *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        log_msg(LOG_WARNING, "out of memory for a new connection from %s", peer);
+        close(fd);
+        return NULL;
+    }
+    c->w = w;
+    c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL || (proto->state_new && (c->pstate = proto->state_new(c)) == NULL)) {
+        log_msg(LOG_WARNING, "out of memory for a new connection from %s", peer);
+        if (c->bev)
+            bufferevent_free(c->bev);
+        else
+            close(fd);
+        free(c);
+        return NULL;
+    }
+    c->proto = proto;
+    c->id = ++w->next_id * RUNTIME_MAX_WORKERS + w->conf->index; /* unique across workers */
+    c->created_ms = c->last_ms = worker_now_ms();
+    c->authed = w->settings.requirepass[0] == '\0';
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    atomic_fetch_add_explicit(&w->stats->connections_current, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->stats->connections_total, 1, memory_order_relaxed);
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    if (w->settings.timeout_s) {
+        struct timeval tv = {.tv_sec = w->settings.timeout_s};
+        bufferevent_set_timeouts(c->bev, &tv, NULL);
+    }
+    /* Input beyond the largest request is not read until it is parsed. */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, w->conf->max_request + 65536);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    return c;
+}

@@ -1,0 +1,74 @@
+/*
+ * conn.h — one client connection in a worker, and the interface a
+ * protocol implements to serve it.
+ *
+ * The connection layer owns sockets, buffers, limits and lifetimes; it
+ * knows nothing of any protocol. A protocol (native, RESP) parses the
+ * input buffer, runs each complete request, and appends replies to the
+ * output buffer; the connection layer flushes them once per loop turn,
+ * so a pipelined burst is answered in one write.
+ */
+#ifndef FICKLE_FRONTEND_CONN_H
+#define FICKLE_FRONTEND_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+struct worker;
+typedef struct conn conn_t;
+
+typedef enum {
+    PROTO_CONTINUE = 0, /* keep the connection */
+    PROTO_CLOSE,        /* flush the replies written so far, then close */
+} proto_result_t;
+
+typedef struct {
+    const char *name; /* "native", "resp" */
+    /* Runs every complete request in `in` (consuming it) and appends the
+     * replies to `out`. Stops early and returns PROTO_CONTINUE when
+     * conn_output_full(c) says the client is not reading. */
+    proto_result_t (*process)(conn_t *c, struct evbuffer *in, struct evbuffer *out);
+    /* Writes one error reply (e.g. before a refused connection closes). */
+    void (*error_reply)(struct evbuffer *out, const char *msg);
+    /* Per-connection protocol state (parser, client name...), made when
+     * the connection is adopted (c->w is set). NULL if out of memory. */
+    void *(*state_new)(const conn_t *c);
+    void (*state_free)(void *state);
+} proto_t;
+
+struct conn {
+    struct bufferevent *bev;
+    struct worker *w;
+    const proto_t *proto;
+    void *pstate;
+    uint64_t id;         /* unique in this worker's life; CLIENT ID */
+    uint64_t created_ms;
+    uint64_t last_ms;    /* last request */
+    bool authed;
+    bool closing;        /* closes once the output is flushed */
+    char peer[64];
+    conn_t *prev, *next; /* worker's list of live connections */
+};
+
+/* True if the client's queued output has reached the output limit: the
+ * protocol should stop executing requests for it. */
+bool conn_output_full(const conn_t *c);
+
+/* Adopts an accepted socket. Returns the connection, or NULL (the fd is
+ * closed and the reason logged). */
+conn_t *conn_new(struct worker *w, int fd, const proto_t *proto, const char *peer);
+
+/* Counts a close for a limit or a protocol error (INFO's
+ * clients_closed_for_limits); the protocol then returns PROTO_CLOSE. */
+void conn_count_limit_close(conn_t *c);
+
+/* Closes now, dropping unsent output. `why` is logged at debug level. */
+void conn_close(conn_t *c, const char *why);
+
+/* Closes once the output is flushed; stops reading at once. */
+void conn_close_after_flush(conn_t *c);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * info.c — the INFO text (RESP INFO, native STATS): one format, Redis's
+ * "# Section" / "name:value" lines, so Redis tooling can read it.
+ */
+#include "config.h"
+
+#include <strings.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frontend/exec.h"
+#include "frontend/worker.h"
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int info_server(conn_t *c, struct evbuffer *out)
+{
+    const runtime_t *rt = c->w->conf->runtime;
+    struct utsname u;
+    if (uname(&u) != 0)
+        memset(&u, 0, sizeof(u));
+    uint64_t up = (wall_ms() - rt->started_ms) / 1000;
+    return evbuffer_add_printf(out,
+                               "# Server\r\nfickle_version:%s\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\n"
+                               "os:%s %s %s\r\nprocess_id:%d\r\nsupervisor_pid:%d\r\nworker_index:%u\r\n"
+                               "workers:%u\r\ntcp_port:%u\r\nnative_port:%u\r\nuptime_in_seconds:%llu\r\n"
+                               "uptime_in_days:%llu\r\n\r\n",
+                               PACKAGE_VERSION, u.sysname, u.release, u.machine, (int)getpid(),
+                               (int)rt->supervisor_pid, c->w->conf->index, rt->nworkers, rt->resp_port, rt->port,
+                               (unsigned long long)up, (unsigned long long)(up / 86400));
+}
+
+static int info_clients(conn_t *c, struct evbuffer *out)
+{
+    runtime_t *rt = c->w->conf->runtime;
+    return evbuffer_add_printf(out, "# Clients\r\nconnected_clients:%u\r\nmaxclients:%u\r\n\r\n",
+                               atomic_load_explicit(&rt->clients, memory_order_relaxed), c->w->settings.maxclients);
+}
+
+static int info_memory(conn_t *c, struct evbuffer *out)
+{
+    store_stats_t s;
+    if (store_stats(exec_store(c), &s) != STORE_OK)
+        return evbuffer_add_printf(out, "# Memory\r\nerror:%s\r\n\r\n", store_error_detail());
+    uint64_t used = s.bytes_allocated;
+    return evbuffer_add_printf(out,
+                               "# Memory\r\nused_memory:%llu\r\nused_memory_dataset:%llu\r\nmaxmemory:%llu\r\n"
+                               "region_bytes_free:%llu\r\nregion_bytes_hash:%llu\r\n"
+                               "mem_fragmentation_ratio:%.2f\r\nhash_buckets:%llu\r\nrehashing:%d\r\n"
+                               "writer_deaths_repaired:%llu\r\n\r\n",
+                               (unsigned long long)used, (unsigned long long)s.bytes_requested,
+                               (unsigned long long)s.region_size, (unsigned long long)s.bytes_free,
+                               (unsigned long long)s.bytes_hash, 1.0 + s.fragmentation,
+                               (unsigned long long)s.hash_buckets, s.rehashing ? 1 : 0,
+                               (unsigned long long)s.owner_deaths_repaired);
+}
+
+static int info_stats(conn_t *c, struct evbuffer *out)
+{
+    runtime_t *rt = c->w->conf->runtime;
+    uint64_t conns = 0, cmds = 0, rejected = 0, limits = 0, in = 0, outb = 0;
+    for (uint32_t i = 0; i < rt->nworkers && i < RUNTIME_MAX_WORKERS; i++) {
+        worker_stats_t *w = &rt->workers[i];
+        conns += atomic_load_explicit(&w->connections_total, memory_order_relaxed);
+        cmds += atomic_load_explicit(&w->commands, memory_order_relaxed);
+        rejected += atomic_load_explicit(&w->rejected, memory_order_relaxed);
+        limits += atomic_load_explicit(&w->closed_limits, memory_order_relaxed);
+        in += atomic_load_explicit(&w->net_in, memory_order_relaxed);
+        outb += atomic_load_explicit(&w->net_out, memory_order_relaxed);
+    }
+    store_reader_stats_t r;
+    store_reader_stats(exec_store(c), &r);
+    return evbuffer_add_printf(out,
+                               "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+                               "rejected_connections:%llu\r\nclients_closed_for_limits:%llu\r\n"
+                               "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
+                               "last_lsn:%llu\r\nworker_reads:%llu\r\nworker_read_retries:%llu\r\n"
+                               "worker_read_fallbacks:%llu\r\n\r\n",
+                               (unsigned long long)conns, (unsigned long long)cmds, (unsigned long long)rejected,
+                               (unsigned long long)limits, (unsigned long long)in, (unsigned long long)outb,
+                               (unsigned long long)store_last_lsn(exec_store(c)), (unsigned long long)r.reads,
+                               (unsigned long long)r.retries, (unsigned long long)r.fallbacks);
+}
+
+static int info_replication(conn_t *c, struct evbuffer *out)
+{
+    (void)c;
+    return evbuffer_add_printf(out, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
+}
+
+static int info_keyspace(conn_t *c, struct evbuffer *out)
+{
+    uint64_t n = store_count(exec_store(c));
+    if (n == 0)
+        return evbuffer_add_printf(out, "# Keyspace\r\n\r\n");
+    return evbuffer_add_printf(out, "# Keyspace\r\ndb0:keys=%llu\r\n\r\n", (unsigned long long)n);
+}
+
+typedef struct {
+    const char *name;
+    int (*fn)(conn_t *, struct evbuffer *);
+} section_t;
+
+static const section_t sections[] = {
+    {"server", info_server}, {"clients", info_clients},         {"memory", info_memory},
+    {"stats", info_stats},   {"replication", info_replication}, {"keyspace", info_keyspace},
+};
+
+int exec_info(conn_t *c, const char *section, size_t slen, struct evbuffer *out)
+{
+    bool all = section == NULL || slen == 0 || (slen == 3 && !strncasecmp(section, "all", 3)) ||
+               (slen == 7 && !strncasecmp(section, "default", 7)) ||
+               (slen == 10 && !strncasecmp(section, "everything", 10));
+    for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+        const section_t *s = &sections[i];
+        if (!all && !(strlen(s->name) == slen && !strncasecmp(section, s->name, slen)))
+            continue;
+        if (s->fn(c, out) < 0)
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * worker.h — a frontend worker process: one libevent loop serving the
+ * connections the kernel hands to its listening sockets.
+ */
+#ifndef FICKLE_FRONTEND_WORKER_H
+#define FICKLE_FRONTEND_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "common/runtime.h"
+#include "frontend/conn.h"
+#include "frontend/exec.h"
+#include "store/store.h"
+
+#define WORKER_MAX_LISTENERS 16
+
+typedef struct {
+    int fd;
+    const proto_t *proto;
+} worker_listener_t;
+
+/* What the supervisor hands a worker. */
+typedef struct {
+    unsigned index;
+    store_t *store;
+    runtime_t *runtime;
+    worker_listener_t listeners[WORKER_MAX_LISTENERS];
+    size_t nlisteners;
+    uint64_t max_request;      /* largest request a client may send */
+    unsigned shutdown_grace_ms;
+} worker_conf_t;
+
+typedef struct worker {
+    const worker_conf_t *conf;
+    struct event_base *base;
+    struct evconnlistener *listeners[WORKER_MAX_LISTENERS];
+    worker_stats_t *stats;
+    runtime_settings_t settings; /* private copy, refreshed on change */
+    uint32_t settings_gen;
+    conn_t *conns;               /* live connections */
+    uint64_t nconns;
+    uint64_t next_id;
+    exec_scratch_t scratch;      /* the executor's reusable buffers */
+    bool stopping;
+    struct event *sigterm, *sigint, *sighup, *grace;
+} worker_t;
+
+/* Runs the worker until SIGTERM and its graceful stop. Returns the exit
+ * status for the process. */
+int worker_main(const worker_conf_t *conf);
+
+/* Refreshes w->settings from the runtime page if the supervisor changed them. */
+void worker_refresh_settings(worker_t *w);
+
+uint64_t worker_now_ms(void);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * loop.c — the supervisor's run loop: fork the workers, wait for signals
+ * with sigtimedwait (no handlers at all, so nothing async-signal-unsafe
+ * can run), reap and respawn children with back-off, reload on SIGHUP,
+ * stop gracefully on SIGTERM/SIGINT.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "supervisor/supervisor.h"
+
+static int worker_entry(void *arg, child_kind_t kind, int index)
+{
+    supervisor_t *sv = arg;
+    char role[32];
+    (void)kind;
+    snprintf(role, sizeof(role), "worker %d", index);
+    log_set_role(role);
+    /* The other workers' sockets are theirs: closing them here means a
+     * dead worker's queue is never drained by the wrong process. */
+    for (unsigned i = 0; i < sv->nworkers; i++)
+        if (i != (unsigned)index) {
+            if (sv->native_fds[i] >= 0)
+                close(sv->native_fds[i]);
+            if (sv->resp_fds[i] >= 0)
+                close(sv->resp_fds[i]);
+        }
+    return worker_main(&sv->wconf[index]);
+}
+
+static void spawn(supervisor_t *sv, child_t *c)
+{
+    if (children_spawn(c, worker_entry, sv) != 0) {
+        log_msg(LOG_WARNING, "fork (worker %d): %s; retrying", c->index, strerror(errno));
+        children_died(c, children_now_ms());
+        return;
+    }
+    log_msg(LOG_INFO, "worker %d started (pid %d)", c->index, (int)c->pid);
+}
+
+/* A dead worker's clients are gone with it: take them off the count. */
+static void forget_clients(supervisor_t *sv, int index)
+{
+    worker_stats_t *ws = &sv->rt->workers[index];
+    uint64_t n = atomic_exchange_explicit(&ws->connections_current, 0, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&sv->rt->clients, (uint32_t)n, memory_order_relaxed);
+}
+
+static void reap(supervisor_t *sv, bool stopping)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (unsigned i = 0; i < sv->nworkers; i++) {
+            child_t *c = &sv->workers[i];
+            if (c->pid != pid)
+                continue;
+            char how[128];
+            children_describe(status, how, sizeof(how));
+            c->pid = 0;
+            forget_clients(sv, (int)i);
+            if (stopping) {
+                log_msg(LOG_INFO, "worker %u (pid %d) %s", i, (int)pid, how);
+                break;
+            }
+            uint64_t now = children_now_ms();
+            children_died(c, now);
+            log_msg(LOG_WARNING, "worker %u (pid %d) %s; restarting it in %llu ms", i, (int)pid, how,
+                    (unsigned long long)(c->respawn_at_ms > now ? c->respawn_at_ms - now : 0));
+            break;
+        }
+    }
+}
+
+static void respawn_due(supervisor_t *sv)
+{
+    uint64_t now = children_now_ms();
+    for (unsigned i = 0; i < sv->nworkers; i++) {
+        child_t *c = &sv->workers[i];
+        if (c->pid == 0 && c->respawn_at_ms <= now)
+            spawn(sv, c);
+    }
+}
+
+/* Milliseconds until the next respawn is due (capped at 1 s). */
+static uint64_t next_wake_ms(supervisor_t *sv)
+{
+    uint64_t now = children_now_ms(), wait = 1000;
+    for (unsigned i = 0; i < sv->nworkers; i++) {
+        child_t *c = &sv->workers[i];
+        if (c->pid == 0)
+            wait = c->respawn_at_ms <= now ? 0 : (c->respawn_at_ms - now < wait ? c->respawn_at_ms - now : wait);
+    }
+    return wait;
+}
+
+static void signal_workers(supervisor_t *sv, int sig)
+{
+    for (unsigned i = 0; i < sv->nworkers; i++)
+        if (sv->workers[i].pid > 0 && kill(sv->workers[i].pid, sig) != 0 && errno != ESRCH)
+            log_msg(LOG_WARNING, "kill(%d, %d): %s", (int)sv->workers[i].pid, sig, strerror(errno));
+}
+
+static unsigned running(const supervisor_t *sv)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < sv->nworkers; i++)
+        n += sv->workers[i].pid > 0;
+    return n;
+}
+
+/* SIGHUP: re-reads the configuration (file, then command line) and applies
+ * what can change while running; the rest needs a restart. */
+static void reload(supervisor_t *sv)
+{
+    config_t next;
+    char err[1024];
+    if (log_reopen() != 0)
+        log_msg(LOG_WARNING, "reopening the log file %s: %s", sv->cfg.log_file, strerror(errno));
+    if (config_parse(&next, sv->argc, sv->argv, err, sizeof(err)) != CONFIG_RUN) {
+        log_msg(LOG_WARNING, "SIGHUP: configuration not reloaded: %s", err);
+    } else {
+        sv->cfg.maxclients = next.maxclients;
+        sv->cfg.timeout_s = next.timeout_s;
+        sv->cfg.max_output = next.max_output;
+        memcpy(sv->cfg.requirepass, next.requirepass, sizeof(next.requirepass));
+        sv->cfg.log_level = next.log_level;
+        log_set_level(next.log_level);
+        supervisor_publish_settings(sv);
+        log_msg(LOG_NOTICE, "SIGHUP: log reopened; maxclients, timeout, max-output, requirepass and log-level "
+                            "reloaded (other options need a restart)");
+    }
+    signal_workers(sv, SIGHUP);
+}
+
+/* Waits for one of our signals for up to ms. Returns it, or 0. */
+static int wait_signal(const sigset_t *set, uint64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+    int sig = sigtimedwait(set, NULL, &ts);
+    if (sig < 0 && errno != EAGAIN && errno != EINTR)
+        log_msg(LOG_WARNING, "sigtimedwait: %s", strerror(errno));
+    return sig < 0 ? 0 : sig;
+}
+
+/* Asks workers to finish their clients, then kills what is left after the
+ * grace period. */
+static void stop_workers(supervisor_t *sv, const sigset_t *set)
+{
+    signal_workers(sv, SIGTERM);
+    uint64_t deadline = children_now_ms() + sv->cfg.shutdown_grace_ms + 2000;
+    while (running(sv) > 0 && children_now_ms() < deadline) {
+        wait_signal(set, 100);
+        reap(sv, true);
+    }
+    if (running(sv) > 0) {
+        log_msg(LOG_WARNING, "%u workers did not stop in time; killing them", running(sv));
+        signal_workers(sv, SIGKILL);
+        while (running(sv) > 0) {
+            wait_signal(set, 100);
+            reap(sv, true);
+        }
+    }
+}
+
+int supervisor_run(supervisor_t *sv)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGCHLD);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
+        log_msg(LOG_ERR, "sigprocmask: %s", strerror(errno));
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    for (unsigned i = 0; i < sv->nworkers; i++) {
+        sv->workers[i] = (child_t){.kind = CHILD_WORKER, .index = (int)i};
+        spawn(sv, &sv->workers[i]);
+    }
+    log_msg(LOG_NOTICE, "fickled %s ready to accept connections: native port %u, resp port %u%s%s, %u workers, "
+                        "data dir %s",
+            PACKAGE_VERSION, sv->port, sv->resp_port, sv->unix_fd >= 0 ? ", unix socket " : "",
+            sv->unix_fd >= 0 ? sv->cfg.unixsocket : "", sv->nworkers, sv->dd.path);
+    for (;;) {
+        int sig = wait_signal(&set, next_wake_ms(sv));
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_msg(LOG_NOTICE, "received %s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+        if (sig == SIGHUP)
+            reload(sv);
+        reap(sv, false);
+        respawn_due(sv);
+    }
+    stop_workers(sv, &set);
+    log_msg(LOG_NOTICE, "fickled stopped");
+    return 0;
+}

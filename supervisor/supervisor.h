@@ -1,0 +1,40 @@
+/*
+ * supervisor.h — fickled's supervisor state, shared by its setup
+ * (main.c) and its run loop (loop.c). The supervisor binds sockets, owns
+ * the region's lifetime and watches children; it never changes the index.
+ */
+#ifndef FICKLE_SUPERVISOR_SUPERVISOR_H
+#define FICKLE_SUPERVISOR_SUPERVISOR_H
+
+#include "common/runtime.h"
+#include "frontend/worker.h"
+#include "store/store.h"
+#include "supervisor/children.h"
+#include "supervisor/fickled_config.h"
+#include "supervisor/datadir.h"
+
+typedef struct {
+    config_t cfg;
+    datadir_t dd;
+    store_t *store;
+    runtime_t *rt;
+    int native_fds[RUNTIME_MAX_WORKERS]; /* one SO_REUSEPORT socket per worker, -1 = off */
+    int resp_fds[RUNTIME_MAX_WORKERS];
+    int unix_fd;
+    uint16_t port, resp_port;            /* as bound */
+    worker_conf_t wconf[RUNTIME_MAX_WORKERS];
+    child_t workers[RUNTIME_MAX_WORKERS];
+    unsigned nworkers;
+    int argc;   /* kept for SIGHUP's reload: the command line still wins */
+    char **argv;
+} supervisor_t;
+
+/* Forks every worker, then runs until SIGTERM/SIGINT: reaps and respawns
+ * children, reloads settings on SIGHUP, stops gracefully. Returns the
+ * process exit status. */
+int supervisor_run(supervisor_t *sv);
+
+/* Publishes the run-time settings (maxclients, timeout...) to workers. */
+void supervisor_publish_settings(supervisor_t *sv);
+
+#endif
