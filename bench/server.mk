@@ -1,0 +1,1 @@
+# bench/server.mk — fickled against redis-server under redis-benchmark (make bench-server).
