@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -186,11 +187,23 @@ static void teardown(worker_t *w)
         event_base_free(w->base);
 }
 
+/* Test builds (linked with the store's crash points) arm one from the
+ * environment, FICKLE_TEST_CRASH=<point>:<skip>; in production builds
+ * store_test_crash_at() does nothing and returns false. */
+static void arm_test_crash_point(unsigned index)
+{
+    const char *spec = getenv("FICKLE_TEST_CRASH");
+    unsigned cp, skip;
+    if (spec && sscanf(spec, "%u:%u", &cp, &skip) == 2 && store_test_crash_at((store_crash_point_t)cp, skip))
+        log_msg(LOG_WARNING, "worker %u: test crash point %u armed after %u passes", index, cp, skip);
+}
+
 int worker_main(const worker_conf_t *conf)
 {
     worker_t w = {.conf = conf, .stats = &conf->runtime->workers[conf->index]};
     atomic_store_explicit(&w.stats->pid, (int32_t)getpid(), memory_order_relaxed);
     worker_refresh_settings(&w);
+    arm_test_crash_point(conf->index);
     int status = 0;
     if (setup(&w) == 0) {
         log_msg(LOG_INFO, "worker %u: serving", conf->index);
@@ -202,5 +215,6 @@ int worker_main(const worker_conf_t *conf)
         status = 1;
     }
     teardown(&w);
+    exec_scratch_free(&w.scratch);
     return status;
 }

@@ -28,6 +28,8 @@
 #error "FICKLED_PATH must name the fickled binary under test"
 #endif
 
+const char *fk_binary = FICKLED_PATH;
+
 static uint16_t free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -68,7 +70,7 @@ static pid_t spawn(fk_server_t *s, const char *const *extra)
     snprintf(resp, sizeof(resp), "%u", s->resp_port);
     snprintf(data, sizeof(data), "%s/data", s->dir);
     snprintf(shm, sizeof(shm), "/dev/shm/%s", strrchr(s->dir, '/') + 1);
-    const char *argv[64] = {FICKLED_PATH, "--port", port, "--resp-port", resp, "--data-dir", data, "--shm-dir", shm,
+    const char *argv[64] = {fk_binary, "--port", port, "--resp-port", resp, "--data-dir", data, "--shm-dir", shm,
                             "--log-file", s->log, "--workers", "2"};
     size_t n = 13;
     for (size_t i = 0; extra && extra[i] && n < 63; i++)
@@ -76,7 +78,7 @@ static pid_t spawn(fk_server_t *s, const char *const *extra)
     argv[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
-        execv(FICKLED_PATH, (char *const *)argv);
+        execv(fk_binary, (char *const *)argv);
         _exit(127);
     }
     return pid;
@@ -198,7 +200,7 @@ int fk_run(const char *const *args, char *errbuf, size_t errlen)
     int pipefd[2];
     if (pipe(pipefd) != 0)
         return -1;
-    const char *argv[64] = {FICKLED_PATH};
+    const char *argv[64] = {fk_binary};
     size_t n = 1;
     for (size_t i = 0; args[i] && n < 63; i++)
         argv[n++] = args[i];
@@ -208,7 +210,7 @@ int fk_run(const char *const *args, char *errbuf, size_t errlen)
         dup2(pipefd[1], STDERR_FILENO);
         dup2(pipefd[1], STDOUT_FILENO);
         close(pipefd[0]);
-        execv(FICKLED_PATH, (char *const *)argv);
+        execv(fk_binary, (char *const *)argv);
         _exit(127);
     }
     close(pipefd[1]);

@@ -18,6 +18,9 @@ typedef struct {
     uint16_t resp_port;
 } fk_server_t;
 
+/* The binary fk_start and fk_run execute (default: the fickled built here). */
+extern const char *fk_binary;
+
 /* Starts fickled with --data-dir/--port/--resp-port/--log-file chosen here,
  * plus extra (NULL-terminated; may be NULL), and waits until it answers
  * PING. Retries on a port collision. Returns 0, or -1 (the log is printed). */

@@ -10,3 +10,25 @@ tests_test_server_CPPFLAGS = $(HARNESS_CPPFLAGS)
 tests_test_server_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_server_LDADD = $(CHECK_LIBS)
 # (make check builds every program, fickled included, before it runs a test.)
+
+check_PROGRAMS += tests/test_limits
+TESTS += tests/test_limits
+tests_test_limits_SOURCES = tests/test_limits.c tests/native_client.h tests/native_client.c $(HARNESS_SOURCES)
+tests_test_limits_CPPFLAGS = $(HARNESS_CPPFLAGS)
+tests_test_limits_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_limits_LDADD = $(CHECK_LIBS)
+
+# fickled linked with the store's crash points (FICKLE_TEST_HOOKS): workers
+# arm one from FICKLE_TEST_CRASH=<point>:<skip>. Never installed.
+check_PROGRAMS += tests/fickled_test
+tests_fickled_test_SOURCES = $(supervisor_fickled_SOURCES)
+tests_fickled_test_CFLAGS = $(supervisor_fickled_CFLAGS)
+tests_fickled_test_LDADD = $(FICKLED_LIBS) store/libfickle_store_test.a $(PROTO_LIBS) $(LIBEVENT_LIBS) \
+	$(XXHASH_LIBS) $(JEMALLOC_LIBS) -lm
+
+check_PROGRAMS += tests/test_crash_server
+TESTS += tests/test_crash_server
+tests_test_crash_server_SOURCES = tests/test_crash_server.c $(HARNESS_SOURCES)
+tests_test_crash_server_CPPFLAGS = $(HARNESS_CPPFLAGS) -DFICKLED_TEST_PATH='"$(abs_top_builddir)/tests/fickled_test"'
+tests_test_crash_server_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_crash_server_LDADD = $(CHECK_LIBS)

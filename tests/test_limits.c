@@ -1,0 +1,277 @@
+/*
+ * test_limits.c — every client-facing limit of fickled, each against the
+ * real server: key size, value size, request size, argument count, the
+ * output buffer of a client that does not read, maxclients, idle timeout,
+ * and framing errors that cannot be resynchronised.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/harness.h"
+#include "tests/native_client.h"
+
+static fk_server_t srv;
+
+static void start(const char *const *extra)
+{
+    ck_assert_msg(fk_start(&srv, extra) == 0, "fickled did not start");
+}
+
+static void teardown(void)
+{
+    fk_cleanup(&srv);
+    memset(&srv, 0, sizeof(srv));
+}
+
+static long info_field(const char *field)
+{
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    rv_t *r = fk_cmd(c, "INFO stats");
+    ck_assert(r && r->type == RV_BULK);
+    const char *p = strstr(r->s, field);
+    long v = p ? strtol(p + strlen(field) + 1, NULL, 10) : -1;
+    rv_free(r);
+    fk_close(c);
+    return v;
+}
+
+START_TEST(key_and_value_size)
+{
+    const char *extra[] = {"--max-value-size", "1k", NULL};
+    start(extra);
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    size_t big = 65536;
+    char *key = malloc(big);
+    memset(key, 'k', big);
+    const char *argv[] = {"SET", key, "v"};
+    size_t lens[] = {3, big, 1};
+    fk_send(c, 3, argv, lens);
+    rv_t *r = fk_read(c);
+    ck_assert_msg(r && r->type == RV_ERROR && strstr(r->s, "exceeds maximum allowed size"), "key over 64 KiB");
+    rv_free(r);
+    lens[1] = 65535; /* the largest key is fine */
+    fk_send(c, 3, argv, lens);
+    r = fk_read(c);
+    ck_assert(r && r->type == RV_STATUS);
+    rv_free(r);
+    char val[1025];
+    memset(val, 'v', sizeof(val));
+    const char *argv2[] = {"SET", "k", val};
+    size_t lens2[] = {3, 1, 1025};
+    fk_send(c, 3, argv2, lens2);
+    r = fk_read(c);
+    ck_assert_msg(r && r->type == RV_ERROR && strstr(r->s, "values up to 1024"), "value over --max-value-size");
+    rv_free(r);
+    lens2[2] = 1024;
+    fk_send(c, 3, argv2, lens2);
+    r = fk_read(c);
+    ck_assert(r && r->type == RV_STATUS);
+    rv_free(r);
+    fk_expect_error(c, "APPEND k x", "ERR string exceeds maximum allowed size");
+    fk_expect_int(c, "STRLEN k", 1024);
+
+    /* Native: the same limit, status TOO_BIG, connection kept. */
+    int fd = nv_connect(srv.port);
+    nv_reply_t nr;
+    nv_send(fd, FICKLE_OP_SET, 0, 1, NULL, 0, "n", 1, val, 1025);
+    ck_assert_int_eq(nv_read(fd, &nr), 0);
+    ck_assert_uint_eq(nr.status, FICKLE_STATUS_TOO_BIG);
+    nv_free(&nr);
+    nv_send(fd, FICKLE_OP_PING, 0, 2, NULL, 0, NULL, 0, NULL, 0);
+    ck_assert_int_eq(nv_read(fd, &nr), 0);
+    ck_assert_uint_eq(nr.status, FICKLE_STATUS_OK);
+    nv_free(&nr);
+    close(fd);
+    free(key);
+    fk_close(c);
+}
+END_TEST
+
+/* A bulk longer than any request the server accepts: error, then closed. */
+START_TEST(request_size_and_bad_framing_close)
+{
+    start(NULL);
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    const char req[] = "*2\r\n$3\r\nGET\r\n$999999999999\r\n";
+    fk_send_raw(c, req, sizeof(req) - 1);
+    rv_t *r = fk_read(c);
+    ck_assert_msg(r && r->type == RV_ERROR && !strcmp(r->s, "ERR Protocol error: invalid bulk length"), "%s",
+                  r ? r->s : "no reply");
+    rv_free(r);
+    ck_assert(fk_closed(c, 2000));
+    fk_close(c);
+
+    c = fk_connect(srv.resp_port);
+    fk_send_raw(c, "*-5x\r\n", 6);
+    r = fk_read(c);
+    ck_assert(r && r->type == RV_ERROR && strstr(r->s, "Protocol error"));
+    rv_free(r);
+    ck_assert(fk_closed(c, 2000));
+    fk_close(c);
+
+    /* Native: a bad magic byte gets BAD_REQUEST and a close. */
+    int fd = nv_connect(srv.port);
+    char junk[FICKLE_HEADER_SIZE];
+    memset(junk, 'G', sizeof(junk));
+    ck_assert_int_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+    nv_reply_t nr;
+    ck_assert_int_eq(nv_read(fd, &nr), 0);
+    ck_assert_uint_eq(nr.status, FICKLE_STATUS_BAD_REQUEST);
+    nv_free(&nr);
+    char b;
+    ck_assert_int_le(read(fd, &b, 1), 0);
+    close(fd);
+    ck_assert_int_ge(info_field("clients_closed_for_limits"), 3);
+}
+END_TEST
+
+/* Before AUTH, requests are held to 10 arguments and 16 KiB bulks. */
+START_TEST(unauthenticated_argument_limits)
+{
+    const char *extra[] = {"--requirepass", "pw", NULL};
+    start(extra);
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    fk_send_raw(c, "*11\r\n", 5);
+    rv_t *r = fk_read(c);
+    ck_assert(r && r->type == RV_ERROR && strstr(r->s, "unauthenticated multibulk length"));
+    rv_free(r);
+    ck_assert(fk_closed(c, 2000));
+    fk_close(c);
+    c = fk_connect(srv.resp_port);
+    fk_send_raw(c, "*2\r\n$4\r\nAUTH\r\n$20000\r\n", 22);
+    r = fk_read(c);
+    ck_assert(r && r->type == RV_ERROR && strstr(r->s, "unauthenticated bulk length"));
+    rv_free(r);
+    fk_close(c);
+    /* After AUTH, the normal limits apply. */
+    c = fk_connect(srv.resp_port);
+    fk_expect_status(c, "AUTH pw", "OK");
+    fk_expect_int(c, "DEL a b c d e f g h i j k l", 0);
+    fk_close(c);
+}
+END_TEST
+
+/* A client that pipelines GETs of a large value and never reads is closed
+ * once its queued replies pass --max-output; others are served on. */
+START_TEST(output_limit_closes_non_reading_client)
+{
+    const char *extra[] = {"--max-output", "1m", NULL};
+    start(extra);
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    size_t vlen = 256 * 1024;
+    char *val = malloc(vlen);
+    memset(val, 'x', vlen);
+    const char *argv[] = {"SET", "big", val};
+    size_t lens[] = {3, 3, vlen};
+    fk_send(c, 3, argv, lens);
+    rv_t *r = fk_read(c);
+    ck_assert(r && r->type == RV_STATUS);
+    rv_free(r);
+    fk_conn_t *hog = fk_connect(srv.resp_port);
+    const char get[] = "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
+    for (int i = 0; i < 2000; i++)
+        if (fk_send_raw(hog, get, sizeof(get) - 1) != 0)
+            break; /* the server closed it already */
+    ck_assert(fk_closed(hog, 5000) || info_field("clients_closed_for_limits") >= 1);
+    ck_assert_int_ge(info_field("clients_closed_for_limits"), 1);
+    fk_expect_status(c, "PING", "PONG");
+    fk_close(hog);
+    fk_close(c);
+    free(val);
+}
+END_TEST
+
+START_TEST(maxclients_refuses_with_error)
+{
+    const char *extra[] = {"--maxclients", "3", NULL};
+    start(extra);
+    usleep(300 * 1000); /* the harness's probe connection is gone */
+    fk_conn_t *c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = fk_connect(srv.resp_port);
+        fk_expect_status(c[i], "PING", "PONG");
+    }
+    fk_conn_t *extra_c = fk_connect(srv.resp_port);
+    ck_assert_ptr_nonnull(extra_c);
+    rv_t *r = fk_read(extra_c);
+    ck_assert_msg(r && r->type == RV_ERROR && !strcmp(r->s, "ERR max number of clients reached"), "%s",
+                  r ? r->s : "no reply");
+    rv_free(r);
+    ck_assert(fk_closed(extra_c, 2000));
+    fk_close(extra_c);
+    fk_close(c[0]);
+    usleep(300 * 1000);
+    fk_conn_t *again = fk_connect(srv.resp_port); /* room again */
+    fk_expect_status(again, "PING", "PONG");
+    fk_close(again);
+    fk_close(c[1]);
+    fk_close(c[2]);
+}
+END_TEST
+
+START_TEST(idle_timeout_closes)
+{
+    const char *extra[] = {"--timeout", "1", NULL};
+    start(extra);
+    fk_conn_t *idle = fk_connect(srv.resp_port);
+    fk_expect_status(idle, "PING", "PONG");
+    ck_assert(fk_closed(idle, 4000));
+    fk_close(idle);
+}
+END_TEST
+
+/* Garbage, half requests and huge claims never crash a worker. */
+START_TEST(garbage_never_crashes)
+{
+    start(NULL);
+    const char *junk[] = {"*2147483647\r\n", "$-1\r\n", "*1\r\n$-7\r\n", "\x00\x01\x02\xff\r\n",
+                          "*3\r\n$3\r\nSET\r\n$1\r\na\r\n", "\"unbalanced\r\n", "*99999999\r\n"};
+    for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+        fk_conn_t *c = fk_connect(srv.resp_port);
+        fk_send_raw(c, junk[i], strlen(junk[i]) + (junk[i][0] == '\0' ? 4 : 0));
+        fk_close(c);
+    }
+    pid_t before[8], after[8];
+    size_t nb = fk_children(&srv, before, 8);
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    fk_expect_status(c, "SET k v", "OK");
+    fk_expect_bulk(c, "GET k", "v");
+    fk_close(c);
+    size_t na = fk_children(&srv, after, 8);
+    ck_assert_uint_eq(nb, na);
+    for (size_t i = 0; i < nb; i++)
+        ck_assert_int_eq(before[i], after[i]); /* no worker restarted */
+    ck_assert(!fk_log_has(&srv, "killed by signal", 0));
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("limits");
+    TCase *tc = tcase_create("limits");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, key_and_value_size);
+    tcase_add_test(tc, request_size_and_bad_framing_close);
+    tcase_add_test(tc, unauthenticated_argument_limits);
+    tcase_add_test(tc, output_limit_closes_non_reading_client);
+    tcase_add_test(tc, maxclients_refuses_with_error);
+    tcase_add_test(tc, idle_timeout_closes);
+    tcase_add_test(tc, garbage_never_crashes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=verbose lists every test */
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
