@@ -188,6 +188,26 @@ START_TEST(pipelining_in_order)
 }
 END_TEST
 
+/* Without concurrent writers, reads validate optimistically: none falls
+ * back to the writer mutex. */
+START_TEST(reads_stay_off_the_writer_mutex)
+{
+    start(NULL);
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    fk_expect_status(c, "SET k v", "OK");
+    for (int i = 0; i < 2000; i++)
+        fk_expect_bulk(c, "GET k", "v");
+    rv_t *r = fk_cmd(c, "INFO stats");
+    ck_assert(r && r->type == RV_BULK);
+    const char *reads = strstr(r->s, "worker_reads:"), *fb = strstr(r->s, "worker_read_fallbacks:");
+    ck_assert(reads && fb);
+    ck_assert_int_ge(atol(reads + 13), 2000);
+    ck_assert_int_eq(atol(fb + 22), 0);
+    rv_free(r);
+    fk_close(c);
+}
+END_TEST
+
 START_TEST(requirepass_both_protocols)
 {
     const char *extra[] = {"--requirepass", "s3cret", NULL};
@@ -283,6 +303,7 @@ static Suite *suite(void)
     tcase_add_test(tc, second_server_on_same_data_dir_refused);
     tcase_add_test(tc, warm_restart_keeps_data_and_graceful_stop);
     tcase_add_test(tc, pipelining_in_order);
+    tcase_add_test(tc, reads_stay_off_the_writer_mutex);
     tcase_add_test(tc, requirepass_both_protocols);
     tcase_add_test(tc, sighup_reloads_settings);
     tcase_add_test(tc, redis_cli_works);
