@@ -32,3 +32,10 @@ tests_test_crash_server_SOURCES = tests/test_crash_server.c $(HARNESS_SOURCES)
 tests_test_crash_server_CPPFLAGS = $(HARNESS_CPPFLAGS) -DFICKLED_TEST_PATH='"$(abs_top_builddir)/tests/fickled_test"'
 tests_test_crash_server_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_crash_server_LDADD = $(CHECK_LIBS)
+
+check_PROGRAMS += tests/test_native_server
+TESTS += tests/test_native_server
+tests_test_native_server_SOURCES = tests/test_native_server.c tests/native_client.h tests/native_client.c $(HARNESS_SOURCES)
+tests_test_native_server_CPPFLAGS = $(HARNESS_CPPFLAGS)
+tests_test_native_server_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_native_server_LDADD = $(CHECK_LIBS)
