@@ -159,8 +159,10 @@ conn_t *conn_new(worker_t *w, int fd, const proto_t *proto, const char *peer)
         struct timeval tv = {.tv_sec = w->settings.timeout_s};
         bufferevent_set_timeouts(c->bev, &tv, NULL);
     }
-    /* Input beyond the largest request is not read until it is parsed. */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, w->conf->max_request + 65536);
+    /* Input beyond the largest request is not read until it is parsed. The
+     * margin covers a native frame's header, key and extras around a
+     * value of max_request bytes, so a frame the parser accepts always fits. */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, w->conf->max_request + 256 * 1024);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     return c;
 }
