@@ -276,6 +276,15 @@ bool fk_log_has(const fk_server_t *s, const char *text, int ms)
     }
 }
 
+int fk_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 /* ---- RESP client ------------------------------------------------------------- */
 
 fk_conn_t *fk_connect(uint16_t port)

@@ -46,6 +46,10 @@ size_t fk_children(const fk_server_t *s, pid_t *pids, size_t max);
 /* True if the log contains text (waits up to ms for it to appear). */
 bool fk_log_has(const fk_server_t *s, const char *text, int ms);
 
+/* Runs a Check suite (CK_VERBOSITY from the environment); the exit status. */
+struct Suite;
+int fk_run_suite(struct Suite *s);
+
 /* ---- a small blocking RESP client ------------------------------------------ */
 
 typedef enum { RV_STATUS, RV_ERROR, RV_INT, RV_BULK, RV_NIL, RV_ARRAY, RV_NIL_ARRAY } rv_type_t;
