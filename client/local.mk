@@ -1,1 +1,18 @@
-# client/local.mk — libfickle (native-protocol client library) and fickle-cli.
+# client/local.mk — libfickle (native-protocol client library, installed with
+# its headers and a pkg-config file) and fickle-cli. libfickle depends on
+# nothing but libc; only fickle_* symbols are exported.
+lib_LTLIBRARIES += client/libfickle.la
+client_libfickle_la_SOURCES = \
+	client/internal.h \
+	client/conn.c \
+	client/request.c \
+	client/reply.c \
+	client/ops.c
+client_libfickle_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -export-symbols-regex '^fickle_[a-z]'
+
+fickleincludedir = $(includedir)/fickle
+fickleinclude_HEADERS = include/fickle/client.h include/fickle/protocol.h
+
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = client/fickle.pc
+EXTRA_DIST += client/fickle.pc.in
