@@ -16,3 +16,8 @@ fickleinclude_HEADERS = include/fickle/client.h include/fickle/protocol.h
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = client/fickle.pc
 EXTRA_DIST += client/fickle.pc.in
+
+bin_PROGRAMS += client/fickle-cli
+client_fickle_cli_SOURCES = client/cli.h client/fickle-cli.c client/cli_cmds.c
+client_fickle_cli_CFLAGS = $(AM_CFLAGS) $(LIBEDIT_CFLAGS)
+client_fickle_cli_LDADD = client/libfickle.la $(LIBEDIT_LIBS)
