@@ -154,6 +154,7 @@ static int expiry_opt(int argc, cli_arg_t *a, int *i, uint64_t *exp, unsigned *f
     *seen = true;
     if (keep) {
         *flags |= FICKLE_SET_KEEPTTL;
+        *i += 1;
         return 1;
     }
     uint64_t v;
