@@ -21,3 +21,17 @@ bin_PROGRAMS += client/fickle-cli
 client_fickle_cli_SOURCES = client/cli.h client/fickle-cli.c client/cli_cmds.c
 client_fickle_cli_CFLAGS = $(AM_CFLAGS) $(LIBEDIT_CFLAGS)
 client_fickle_cli_LDADD = client/libfickle.la $(LIBEDIT_LIBS)
+
+# Tests: the library and the CLI against an in-process fake server built on
+# frontend's parser and encoders (tests/fake_server.c).
+check_PROGRAMS += tests/test_client tests/test_cli
+TESTS += tests/test_client tests/test_cli
+FAKE_SERVER_SOURCES = tests/fake_server.h tests/fake_server.c
+tests_test_client_SOURCES = tests/test_client.c $(FAKE_SERVER_SOURCES)
+tests_test_client_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_test_client_LDADD = client/libfickle.la frontend/libfickle_proto.a $(PROTO_LIBS) $(CHECK_LIBS)
+
+tests_test_cli_SOURCES = tests/test_cli.c $(FAKE_SERVER_SOURCES)
+tests_test_cli_CPPFLAGS = $(AM_CPPFLAGS) -DFICKLE_CLI_PATH='"$(abs_top_builddir)/client/fickle-cli"'
+tests_test_cli_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_test_cli_LDADD = frontend/libfickle_proto.a $(PROTO_LIBS) $(CHECK_LIBS)
