@@ -39,3 +39,10 @@ tests_test_native_server_SOURCES = tests/test_native_server.c tests/native_clien
 tests_test_native_server_CPPFLAGS = $(HARNESS_CPPFLAGS)
 tests_test_native_server_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_native_server_LDADD = $(CHECK_LIBS)
+
+check_PROGRAMS += tests/test_client_server
+TESTS += tests/test_client_server
+tests_test_client_server_SOURCES = tests/test_client_server.c $(HARNESS_SOURCES)
+tests_test_client_server_CPPFLAGS = $(HARNESS_CPPFLAGS) -DFICKLE_CLI_PATH='"$(abs_top_builddir)/client/fickle-cli"'
+tests_test_client_server_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_client_server_LDADD = client/libfickle.la $(CHECK_LIBS)

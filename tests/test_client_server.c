@@ -1,0 +1,145 @@
+/*
+ * test_client_server.c — libfickle and fickle-cli against the real fickled
+ * (their unit tests use a fake server; this proves the two sides agree).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "fickle/client.h"
+#include "tests/harness.h"
+
+#ifndef FICKLE_CLI_PATH
+#error "FICKLE_CLI_PATH must name the fickle-cli binary"
+#endif
+
+static fk_server_t srv;
+static fickle_t *fc;
+
+static void setup(void)
+{
+    ck_assert_int_eq(fk_start(&srv, NULL), 0);
+    ck_assert_int_eq(fickle_connect(&fc, "127.0.0.1", srv.port, NULL), FICKLE_OK);
+}
+
+static void teardown(void)
+{
+    fickle_close(fc);
+    fc = NULL;
+    fk_cleanup(&srv);
+    memset(&srv, 0, sizeof(srv));
+}
+
+START_TEST(library_round_trips)
+{
+    uint64_t v1, v2;
+    ck_assert_int_eq(fickle_set(fc, "foo", 3, "bar", 3, 0, 0, &v1), FICKLE_OK);
+    fickle_item_t it;
+    ck_assert_int_eq(fickle_get(fc, "foo", 3, &it), FICKLE_OK);
+    ck_assert_str_eq(it.value, "bar");
+    ck_assert_uint_eq(it.version, v1);
+    fickle_item_free(&it);
+    ck_assert_int_eq(fickle_cas(fc, "foo", 3, "baz", 3, v1 + 1000, 0, 0, NULL), FICKLE_STATUS_CAS_MISMATCH);
+    ck_assert_int_eq(fickle_cas(fc, "foo", 3, "baz", 3, v1, 0, 0, &v2), FICKLE_OK);
+    ck_assert_uint_gt(v2, v1);
+    int64_t n;
+    ck_assert_int_eq(fickle_incr(fc, "ctr", 3, 5, &n, NULL), FICKLE_OK);
+    ck_assert_int_eq(n, 5);
+    ck_assert_int_eq(fickle_decr(fc, "ctr", 3, 7, &n, NULL), FICKLE_OK);
+    ck_assert_int_eq(n, -2);
+    const void *keys[] = {"r:1", "r:2", "r:3"};
+    const void *vals[] = {"a", "b", "c"};
+    ck_assert_int_eq(fickle_mset(fc, 3, keys, NULL, vals, NULL, 0, NULL), FICKLE_OK);
+    fickle_range_t q;
+    fickle_range_init(&q);
+    q.start = "r:";
+    q.start_len = 2;
+    q.end = "r;";
+    q.end_len = 2;
+    q.flags = FICKLE_RANGE_REVERSE;
+    fickle_rows_t *rows;
+    ck_assert_int_eq(fickle_range(fc, &q, &rows), FICKLE_OK);
+    ck_assert_uint_eq(fickle_rows_count(rows), 3);
+    const fickle_row_t *row = fickle_rows_at(rows, 0);
+    ck_assert(row->klen == 3 && memcmp(row->key, "r:3", 3) == 0 && row->vlen == 1 && row->value[0] == 'c');
+    fickle_rows_free(rows);
+    uint64_t count;
+    ck_assert_int_eq(fickle_count(fc, &q, &count), FICKLE_OK);
+    ck_assert_uint_eq(count, 3);
+    ck_assert_int_eq(fickle_del(fc, "foo", 3, 0), FICKLE_OK);
+    ck_assert_int_eq(fickle_get(fc, "foo", 3, &it), FICKLE_STATUS_NOT_FOUND);
+    char *text;
+    size_t len;
+    ck_assert_int_eq(fickle_stats(fc, "keyspace", &text, &len), FICKLE_OK);
+    ck_assert_ptr_nonnull(strstr(text, "db0:keys=4"));
+    free(text);
+}
+END_TEST
+
+START_TEST(library_pipeline)
+{
+    enum { N = 2000 };
+    for (int i = 0; i < N; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof(k), "p:%05d", i);
+        ck_assert_int_eq(fickle_queue_set(fc, k, (size_t)kl, k, (size_t)kl, 0, 0, NULL), FICKLE_OK);
+    }
+    ck_assert_int_eq(fickle_queue_count(fc, &(fickle_range_t){.limit = 0}, NULL), FICKLE_OK);
+    for (int i = 0; i < N; i++) {
+        fickle_reply_t r;
+        ck_assert_int_eq(fickle_read_reply(fc, &r), FICKLE_OK);
+        ck_assert_int_eq(r.status, FICKLE_STATUS_OK);
+        fickle_reply_free(&r);
+    }
+    fickle_reply_t r;
+    ck_assert_int_eq(fickle_read_reply(fc, &r), FICKLE_OK);
+    ck_assert_int_eq(r.status, FICKLE_STATUS_OK);
+    fickle_reply_free(&r);
+    ck_assert_uint_eq(fickle_pending(fc), 0);
+}
+END_TEST
+
+static int cli(const char *args, char *out, size_t outlen)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "%s -p %u %s 2>&1", FICKLE_CLI_PATH, srv.port, args);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(cli_against_server)
+{
+    char out[1024];
+    ck_assert_int_eq(cli("set foo bar", out, sizeof(out)), 0);
+    ck_assert_int_eq(cli("get foo", out, sizeof(out)), 0);
+    ck_assert_msg(strstr(out, "bar"), "%s", out);
+    ck_assert_int_eq(cli("set foo x nx", out, sizeof(out)), 1); /* EXISTS: a server error reply */
+    ck_assert_int_eq(cli("count - +", out, sizeof(out)), 0);
+    ck_assert_msg(strstr(out, "1"), "%s", out);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("client_server");
+    TCase *tc = tcase_create("client_server");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, library_round_trips);
+    tcase_add_test(tc, library_pipeline);
+    tcase_add_test(tc, cli_against_server);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return fk_run_suite(suite());
+}
