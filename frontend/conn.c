@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "fickle/protocol.h"
 #include "frontend/conn.h"
 #include "frontend/worker.h"
 
@@ -64,6 +65,64 @@ void conn_close_after_flush(conn_t *c)
     bufferevent_disable(c->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         conn_close(c, "closed after its last reply");
+}
+
+/* The most input a connection buffers: the read high watermark. The
+ * margin covers a native frame's header, key and extras around a value
+ * of max_request bytes, so any request a parser accepts fits. */
+static size_t read_limit(const conn_t *c)
+{
+    return c->w->conf->max_request + 256 * 1024;
+}
+
+/* A request that can never fit under the read limit would wait forever:
+ * refuse it and close, as Redis does for oversize queries. */
+static proto_result_t too_large(conn_t *c, const cmd_t *cmd, struct evbuffer *out, const conn_pump_t *p)
+{
+    log_msg(LOG_NOTICE, "client id=%llu %s closed: request over the %zu-byte limit", (unsigned long long)c->id,
+            c->peer, read_limit(c));
+    cmd_parse_t r = {.status = CMD_PARSE_ERROR, .fatal = true, .code = FICKLE_STATUS_TOO_BIG,
+                     .msg = "ERR Protocol error: request too large"};
+    p->reject(c, cmd, &r, out);
+    conn_count_limit_close(c);
+    return PROTO_CLOSE;
+}
+
+proto_result_t conn_pump(conn_t *c, struct evbuffer *in, struct evbuffer *out, size_t *want, const conn_pump_t *p)
+{
+    while (!conn_output_full(c)) {
+        size_t avail = evbuffer_get_length(in);
+        if (avail == 0 || avail < *want)
+            break;
+        const char *buf = (const char *)evbuffer_pullup(in, -1);
+        if (buf == NULL)
+            return PROTO_CLOSE; /* out of memory */
+        cmd_t cmd = {0};
+        cmd_parse_t r = p->parse(c, buf, avail, &cmd);
+        if (r.status == CMD_PARSE_NEED_MORE) {
+            evbuffer_drain(in, r.consumed);
+            *want = r.want;
+            if (r.want > read_limit(c) || avail - r.consumed >= read_limit(c))
+                return too_large(c, &cmd, out, p);
+            break;
+        }
+        *want = 0;
+        proto_result_t res;
+        if (r.status == CMD_PARSE_ERROR) {
+            p->reject(c, &cmd, &r, out);
+            res = r.fatal ? PROTO_CLOSE : PROTO_CONTINUE;
+            if (r.fatal) {
+                log_msg(LOG_INFO, "client id=%llu %s: %s; closing", (unsigned long long)c->id, c->peer, r.msg);
+                conn_count_limit_close(c);
+            }
+        } else {
+            res = p->run(c, &cmd, out);
+        }
+        evbuffer_drain(in, r.consumed); /* operands pointed into these bytes */
+        if (res == PROTO_CLOSE)
+            return PROTO_CLOSE;
+    }
+    return PROTO_CONTINUE;
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -159,10 +218,8 @@ conn_t *conn_new(worker_t *w, int fd, const proto_t *proto, const char *peer)
         struct timeval tv = {.tv_sec = w->settings.timeout_s};
         bufferevent_set_timeouts(c->bev, &tv, NULL);
     }
-    /* Input beyond the largest request is not read until it is parsed. The
-     * margin covers a native frame's header, key and extras around a
-     * value of max_request bytes, so a frame the parser accepts always fits. */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, w->conf->max_request + 256 * 1024);
+    /* Input beyond the largest request is not read until it is parsed. */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, read_limit(c));
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     return c;
 }

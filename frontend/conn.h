@@ -17,6 +17,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "frontend/command.h"
+
 struct worker;
 typedef struct conn conn_t;
 
@@ -56,6 +58,22 @@ struct conn {
 /* True if the client's queued output has reached the output limit: the
  * protocol should stop executing requests for it. */
 bool conn_output_full(const conn_t *c);
+
+/* The request loop both protocols share: parse every complete request in
+ * the input, run each in order, stop when the output is full, close on a
+ * fatal framing error. Parsers are pure (command.h's contract). */
+typedef struct {
+    /* Parses the next request in buf[0..len) with c's protocol state. */
+    cmd_parse_t (*parse)(conn_t *c, const char *buf, size_t len, cmd_t *cmd);
+    /* Runs a parsed request (authorisation included). */
+    proto_result_t (*run)(conn_t *c, const cmd_t *cmd, struct evbuffer *out);
+    /* Writes the error reply for a request that did not parse; r->fatal
+     * means the connection closes after it. */
+    void (*reject)(conn_t *c, const cmd_t *cmd, const cmd_parse_t *r, struct evbuffer *out);
+} conn_pump_t;
+
+/* Runs the loop; *want is the protocol state's "bytes needed" hint. */
+proto_result_t conn_pump(conn_t *c, struct evbuffer *in, struct evbuffer *out, size_t *want, const conn_pump_t *p);
 
 /* Adopts an accepted socket. Returns the connection, or NULL (the fd is
  * closed and the reason logged). */

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
 #include "frontend/exec.h"
 #include "frontend/native_parse.h"
 #include "frontend/native_reply.h"
@@ -242,38 +241,22 @@ static proto_result_t native_exec(conn_t *c, const cmd_t *cmd, struct evbuffer *
     return rc == 0 ? PROTO_CONTINUE : PROTO_CLOSE;
 }
 
+static cmd_parse_t native_pump_parse(conn_t *c, const char *buf, size_t len, cmd_t *cmd)
+{
+    return native_parse(&((native_state_t *)c->pstate)->p, buf, len, cmd);
+}
+
+static void native_pump_reject(conn_t *c, const cmd_t *cmd, const cmd_parse_t *r, struct evbuffer *out)
+{
+    (void)c;
+    native_reply_status(out, cmd->opcode, cmd->opaque, r->code, r->msg);
+}
+
+static const conn_pump_t native_pump = {native_pump_parse, native_exec, native_pump_reject};
+
 static proto_result_t native_process(conn_t *c, struct evbuffer *in, struct evbuffer *out)
 {
-    native_state_t *s = c->pstate;
-    while (!conn_output_full(c)) {
-        size_t avail = evbuffer_get_length(in);
-        if (avail == 0 || avail < s->want)
-            break;
-        const char *buf = (const char *)evbuffer_pullup(in, -1);
-        if (buf == NULL)
-            return PROTO_CLOSE;
-        cmd_t cmd;
-        cmd_parse_t r = native_parse(&s->p, buf, avail, &cmd);
-        if (r.status == CMD_PARSE_NEED_MORE) {
-            evbuffer_drain(in, r.consumed);
-            s->want = r.want;
-            break;
-        }
-        s->want = 0;
-        proto_result_t res;
-        if (r.status == CMD_PARSE_ERROR) {
-            native_reply_status(out, cmd.opcode, cmd.opaque, r.code, r.msg);
-            res = r.fatal ? PROTO_CLOSE : PROTO_CONTINUE;
-            if (r.fatal)
-                conn_count_limit_close(c);
-        } else {
-            res = native_exec(c, &cmd, out);
-        }
-        evbuffer_drain(in, r.consumed);
-        if (res == PROTO_CLOSE)
-            return PROTO_CLOSE;
-    }
-    return PROTO_CONTINUE;
+    return conn_pump(c, in, out, &((native_state_t *)c->pstate)->want, &native_pump);
 }
 
 static void *native_state_new(const conn_t *c)
