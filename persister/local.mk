@@ -6,7 +6,11 @@ persister_libfickle_persist_a_SOURCES = \
 	persister/crc32c.h \
 	persister/crc32c.c \
 	persister/record.h \
-	persister/record.c
+	persister/record.c \
+	persister/pio.h \
+	persister/pio.c \
+	persister/segment.h \
+	persister/segment.c
 persister_libfickle_persist_a_CFLAGS = $(AM_CFLAGS) $(ISAL_CFLAGS)
 
 # What a program linking the persister library also needs.
