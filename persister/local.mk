@@ -10,7 +10,9 @@ persister_libfickle_persist_a_SOURCES = \
 	persister/pio.h \
 	persister/pio.c \
 	persister/segment.h \
-	persister/segment.c
+	persister/segment.c \
+	persister/snapshot.h \
+	persister/snapshot.c
 persister_libfickle_persist_a_CFLAGS = $(AM_CFLAGS) $(ISAL_CFLAGS)
 
 # What a program linking the persister library also needs.
