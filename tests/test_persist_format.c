@@ -488,36 +488,75 @@ static persist_error_t read_expect(const char *path, int good, persist_status_t 
     return err;
 }
 
+/* n records with LSNs 1..n; the middle one is bigger than 4 KiB. */
+static void make_rollover_records(record_buf_t *b, size_t *offs, int n)
+{
+    static uint8_t pool[400], big[10000];
+    fill(pool, sizeof(pool));
+    for (int i = 0; i < n; i++) {
+        offs[i] = b->len;
+        record_t r = {.lsn = (uint64_t)i + 1, .type = RECORD_PUT,
+                      .op = {.key = "big", .klen = 3, .val = big, .vlen = sizeof(big)}};
+        if (i == n / 2)
+            ck_assert_int_eq(record_append(b, &r), 0);
+        else
+            random_record(b, (uint64_t)i + 1, pool, sizeof(pool));
+    }
+    offs[n] = b->len;
+}
+
+/* The segments in logdir hold exactly b's n records, in order, byte for
+ * byte, each segment within roll bytes unless it holds a single record. */
+static void check_log_matches(const record_buf_t *b, int n, uint64_t roll)
+{
+    segment_info_t *segs;
+    size_t nseg, pos = 0;
+    uint64_t lsn = 1;
+    persist_error_t err;
+    ck_assert_int_eq(segment_list(logdir, &segs, &nseg, &err), PERSIST_OK);
+    ck_assert_uint_gt(nseg, 10);
+    for (size_t s = 0; s < nseg; s++) {
+        char p[600];
+        snprintf(p, sizeof(p), "%s/%s", logdir, segs[s].name);
+        size_t len;
+        uint8_t *f = read_file(p, &len);
+        ck_assert_int_eq(memcmp(f + SEGMENT_HEADER_SIZE, b->data + pos, len - SEGMENT_HEADER_SIZE), 0);
+        pos += len - SEGMENT_HEADER_SIZE;
+        free(f);
+        segment_reader_t *rd;
+        record_t rec;
+        ck_assert_int_eq(segment_reader_open(p, &rd, &err), PERSIST_OK);
+        ck_assert_uint_eq(segment_reader_header(rd)->first_lsn, segs[s].first_lsn);
+        ck_assert_uint_eq(segs[s].first_lsn, lsn);
+        int count = 0;
+        for (; segment_reader_next(rd, &rec, &err) == PERSIST_OK; lsn++, count++)
+            ck_assert_uint_eq(rec.lsn, lsn);
+        ck_assert_int_eq(err.status, PERSIST_END);
+        ck_assert(len <= roll || count == 1);
+        segment_reader_close(rd);
+    }
+    ck_assert_uint_eq(pos, b->len);
+    ck_assert_uint_eq(lsn, (uint64_t)n + 1);
+    free(segs);
+}
+
 START_TEST(segment_write_rollover_read)
 {
     enum { N = 1000 };
     static size_t offs[N + 1];
     record_buf_t b = {0};
-    make_records(&b, 1, N, offs);
-    /* one record bigger than the roll size, in the middle */
-    b.len = offs[500];
-    static uint8_t big[10000];
-    record_t r = {.lsn = 501, .type = RECORD_PUT, .op = {.key = "big", .klen = 3, .val = big, .vlen = sizeof(big)}};
-    ck_assert_int_eq(record_append(&b, &r), 0);
-    record_buf_t rest = {0};
-    make_records(&rest, 502, N - 501, offs + 501);
-    for (int i = 501; i <= N; i++)
-        offs[i] += b.len;
-    b.cap = b.len + rest.len, b.data = realloc(b.data, b.cap);
-    memcpy(b.data + b.len, rest.data, rest.len), b.len += rest.len;
-    record_buf_free(&rest);
-
+    make_rollover_records(&b, offs, N);
     snprintf(logdir, sizeof(logdir), "%s/log", dir);
     segment_writer_t *w;
     persist_error_t err;
     segment_writer_opts_t o = {.roll_size = 4096};
     ck_assert_int_eq(segment_writer_open(logdir, 1, &o, &w, &err), PERSIST_OK);
-    for (int i = 0; i < N;) {
-        int j = i + 1 + (int)(rnd() % 20);
+    for (int i = 0, j; i < N; i = j) { /* batches of 1..20 records */
+        j = i + 1 + (int)(rnd() % 20);
         j = j > N ? N : j;
-        ck_assert_msg(segment_writer_append(w, b.data + offs[i], offs[j] - offs[i], &err) == PERSIST_OK, "%s", err.msg);
+        persist_status_t st = segment_writer_append(w, b.data + offs[i], offs[j] - offs[i], &err);
+        ck_assert_msg(st == PERSIST_OK, "%s", err.msg);
         ck_assert_uint_eq(segment_writer_last_lsn(w), (uint64_t)j);
-        i = j;
     }
     /* refused whole: an LSN not above the last, and a damaged record */
     uint64_t before = file_size(segment_writer_path(w));
@@ -526,38 +565,7 @@ START_TEST(segment_write_rollover_read)
     ck_assert_uint_eq(file_size(segment_writer_path(w)), before);
     ck_assert_int_eq(segment_writer_sync(w, &err), PERSIST_OK);
     ck_assert_int_eq(segment_writer_close(w, &err), PERSIST_OK);
-
-    segment_info_t *segs;
-    size_t n;
-    ck_assert_int_eq(segment_list(logdir, &segs, &n, &err), PERSIST_OK);
-    ck_assert_uint_gt(n, 10);
-    size_t pos = 0;
-    uint64_t lsn = 1;
-    for (size_t s = 0; s < n; s++) {
-        char p[600];
-        snprintf(p, sizeof(p), "%s/%s", logdir, segs[s].name);
-        size_t len;
-        uint8_t *f = read_file(p, &len);
-        ck_assert_int_eq(memcmp(f + SEGMENT_HEADER_SIZE, b.data + pos, len - SEGMENT_HEADER_SIZE), 0);
-        segment_reader_t *rd;
-        record_t rec;
-        ck_assert_int_eq(segment_reader_open(p, &rd, &err), PERSIST_OK);
-        ck_assert_uint_eq(segment_reader_header(rd)->first_lsn, segs[s].first_lsn);
-        ck_assert_uint_eq(segs[s].first_lsn, lsn);
-        int count = 0;
-        while (segment_reader_next(rd, &rec, &err) == PERSIST_OK) {
-            ck_assert_uint_eq(rec.lsn, lsn);
-            lsn++, count++;
-        }
-        ck_assert_int_eq(err.status, PERSIST_END);
-        ck_assert(len <= 4096 || count == 1);
-        segment_reader_close(rd);
-        pos += len - SEGMENT_HEADER_SIZE;
-        free(f);
-    }
-    ck_assert_uint_eq(pos, b.len);
-    ck_assert_uint_eq(lsn, N + 1);
-    free(segs);
+    check_log_matches(&b, N, o.roll_size);
     record_buf_free(&b);
 }
 END_TEST
