@@ -1,0 +1,11 @@
+# tests/persist.mk — unit tests of the persister's on-disk formats
+# (persister/local.mk): CRC32C, records, segments, snapshots.
+check_PROGRAMS += tests/test_persist_format
+TESTS += tests/test_persist_format
+tests_test_persist_format_SOURCES = tests/test_persist_format.c
+tests_test_persist_format_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_persist_format_LDADD = persister/libfickle_persist.a $(PERSIST_LIBS) $(CHECK_LIBS)
+
+# libFuzzer target for the record decoder, built by hand (see the command
+# at the top of the file).
+EXTRA_DIST += tests/fuzz_record.c
