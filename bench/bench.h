@@ -83,6 +83,7 @@ static inline uint64_t rng_next(uint64_t *s)
 /* ---- timing, failure, cleanup -------------------------------------------- */
 
 double now_sec(void); /* CLOCK_MONOTONIC */
+double cpu_sec(void); /* CLOCK_PROCESS_CPUTIME_ID */
 
 /* Prints "store_bench: FAIL: ..." and exits 1 (cleanup runs in the parent;
  * a forked child just _exits). */
@@ -105,7 +106,8 @@ typedef struct {
 /* Mixed-phase counters of one child process, in shared memory. */
 typedef struct {
     uint64_t ops;
-    double secs;
+    double secs;                 /* wall-clock time of the loop */
+    double cpu;                  /* CPU time the process used in it */
     uint64_t retries, fallbacks; /* fickle readers only */
 } child_stats_t;
 

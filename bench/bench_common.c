@@ -152,13 +152,21 @@ double now_sec(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+double cpu_sec(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+        die("clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 void mixed_loop(void *h, uint64_t rng, const mixed_flags_t *f, child_stats_t *out,
                 void (*op)(void *h, uint64_t *rng))
 {
     atomic_fetch_add_explicit(f->ready, 1, memory_order_release);
     while (!atomic_load_explicit(f->go, memory_order_acquire))
         usleep(100);
-    double t0 = now_sec();
+    double t0 = now_sec(), c0 = cpu_sec();
     uint64_t ops = 0;
     while (!atomic_load_explicit(f->stop, memory_order_relaxed)) {
         for (int i = 0; i < 32; i++)
@@ -166,6 +174,7 @@ void mixed_loop(void *h, uint64_t rng, const mixed_flags_t *f, child_stats_t *ou
         ops += 32;
     }
     out->secs = now_sec() - t0;
+    out->cpu = cpu_sec() - c0;
     out->ops = ops;
 }
 

@@ -27,6 +27,7 @@
 
 #define NSYS 2
 #define MAX_CHILDREN 65
+#define MAX_SCANS 100000 /* scans per direction: keys / 10, at most this */
 
 typedef struct {
     const char *label;
@@ -42,6 +43,7 @@ typedef struct {
     unsigned nres;
     footprint_t fp[NSYS];
     uint64_t retries[NSYS], fallbacks[NSYS], reader_ops[NSYS];
+    double reader_cpu[NSYS], writer_cpu[NSYS], mixed_secs[NSYS];
 } bench_t;
 
 static void usage(FILE *out)
@@ -187,7 +189,7 @@ static void phase_put(bench_t *b, unsigned batch, uint64_t gen)
 static void phase_scan(bench_t *b, bool reverse, uint64_t gen)
 {
     result_t *r = result(b, reverse ? "range: 100 keys reverse (scans/s)" : "range: 100 keys forward (scans/s)");
-    uint64_t n = b->cfg.keys / 10;
+    uint64_t n = b->cfg.keys / 10 < MAX_SCANS ? b->cfg.keys / 10 : MAX_SCANS;
     uint32_t *idx = perm_make(b->cfg.keys, b->cfg.seed + 10 + reverse);
     scan_t *sc = malloc(n * sizeof(*sc));
     if (sc == NULL)
@@ -312,7 +314,10 @@ static void mixed_one(bench_t *b, int s, result_t *rr, result_t *rw)
         b->reader_ops[s] += m->child[i].ops;
         b->retries[s] += m->child[i].retries;
         b->fallbacks[s] += m->child[i].fallbacks;
+        b->reader_cpu[s] += m->child[i].cpu;
     }
+    b->writer_cpu[s] = m->child[0].cpu;
+    b->mixed_secs[s] = m->child[0].secs;
     rw->ops[s] = m->child[0].ops / m->child[0].secs;
     report(b, s, "mixed readers", b->reader_ops[s], m->child[1].secs);
     report(b, s, "mixed writer", m->child[0].ops, m->child[0].secs);
@@ -354,6 +359,9 @@ static void print_table(const bench_t *b)
     printf("\n\n");
     EACH_SYSTEM(b, s)
         printf("%s bytes per key: %s\n", b->sys[s]->name, b->fp[s].what);
+    EACH_SYSTEM(b, s)
+        printf("%s mixed phase: readers used %.1f CPU-s, the writer %.1f CPU-s, in %.1f s on %ld cores\n",
+               b->sys[s]->name, b->reader_cpu[s], b->writer_cpu[s], b->mixed_secs[s], sysconf(_SC_NPROCESSORS_ONLN));
     if (b->sys[0])
         printf("fickle mixed-phase readers: %llu gets, %llu optimistic retries, %llu fell back to the mutex\n",
                (unsigned long long)b->reader_ops[0], (unsigned long long)b->retries[0],
