@@ -100,7 +100,7 @@ bool in_child(void);
 typedef struct {
     double bytes_per_key;     /* the main figure */
     double alt_bytes_per_key; /* a second view (see the system's text) */
-    char what[160];           /* what the two figures measure */
+    char what[256];           /* what the two figures measure */
 } footprint_t;
 
 /* Mixed-phase counters of one child process, in shared memory. */

@@ -149,8 +149,10 @@ static void f_footprint(void *h, footprint_t *out)
     out->bytes_per_key = (double)(s.pages_total - s.pages_free) * (double)s.page_size / (double)n;
     out->alt_bytes_per_key = (double)s.bytes_allocated / (double)n;
     snprintf(out->what, sizeof(out->what),
-             "arena pages in use x %llu B / keys; alt: chunks + hash table (store_stats bytes_allocated) / keys",
-             (unsigned long long)s.page_size);
+             "arena pages in use x %llu B / keys; alt: chunks + hash tables (bytes_allocated) / keys; "
+             "hash tables %.1f B/key%s",
+             (unsigned long long)s.page_size, (double)s.bytes_hash / (double)n,
+             s.rehashing ? " (old and new: a doubling is in progress)" : "");
 }
 
 static void f_mixed_noop(void *h)
