@@ -355,24 +355,37 @@ static void phase_mixed(bench_t *b)
 
 /* ---- output ------------------------------------------------------------------------ */
 
+/* One table row: a value per system ("-" if not run) and their ratio. */
+static void print_row(const char *label, const double v[NSYS], const char *fmt, bool ratio)
+{
+    printf("%-36s", label);
+    for (int s = 0; s < NSYS; s++) {
+        if (v[s] > 0)
+            printf(fmt, v[s]);
+        else
+            printf(" %14s", "-");
+    }
+    if (!ratio)
+        printf("\n");
+    else if (v[0] > 0 && v[1] > 0)
+        printf(" %12.2f\n", v[0] / v[1]);
+    else
+        printf(" %12s\n", "-");
+}
+
 static void print_table(const bench_t *b)
 {
     printf("\n%-36s %14s %14s %12s\n", "operation", "fickle ops/s", "LMDB ops/s", "fickle/LMDB");
-    for (unsigned i = 0; i < b->nres; i++) {
-        const result_t *r = &b->res[i];
-        printf("%-36s", r->label);
-        for (int s = 0; s < NSYS; s++)
-            r->ops[s] > 0 ? printf(" %14.0f", r->ops[s]) : printf(" %14s", "-");
-        r->ops[0] > 0 && r->ops[1] > 0 ? printf(" %12.2f\n", r->ops[0] / r->ops[1]) : printf(" %12s\n", "-");
+    for (unsigned i = 0; i < b->nres; i++)
+        print_row(b->res[i].label, b->res[i].ops, " %14.0f", true);
+    double main_fp[NSYS], alt_fp[NSYS];
+    for (int s = 0; s < NSYS; s++) {
+        main_fp[s] = b->sys[s] ? b->fp[s].bytes_per_key : 0;
+        alt_fp[s] = b->sys[s] ? b->fp[s].alt_bytes_per_key : 0;
     }
-    printf("%-36s", "bytes per key after load");
-    for (int s = 0; s < NSYS; s++)
-        b->sys[s] ? printf(" %14.1f", b->fp[s].bytes_per_key) : printf(" %14s", "-");
-    b->sys[0] && b->sys[1] ? printf(" %12.2f\n", b->fp[0].bytes_per_key / b->fp[1].bytes_per_key) : printf(" %12s\n", "-");
-    printf("%-36s", "  (alternative view, see below)");
-    for (int s = 0; s < NSYS; s++)
-        b->sys[s] ? printf(" %14.1f", b->fp[s].alt_bytes_per_key) : printf(" %14s", "-");
-    printf("\n\n");
+    print_row("bytes per key after load", main_fp, " %14.1f", true);
+    print_row("  (alternative view, see below)", alt_fp, " %14.1f", false);
+    printf("\n");
     EACH_SYSTEM(b, s)
         printf("%s bytes per key: %s\n", b->sys[s]->name, b->fp[s].what);
     EACH_SYSTEM(b, s)
