@@ -1,12 +1,9 @@
-# persister/local.mk — the persister's on-disk formats (CRC32C, log records,
-# log segments, snapshots): a library the persister process, recovery and
-# `fickled --check` link. No store, no ring: tests and fuzzers link it alone.
+# persister/local.mk — the persister's on-disk files (log segments,
+# snapshots; the record codec and CRC32C are in store/, which writes records
+# into its change ring): a library the persister process, recovery and
+# `fickled --check` link, on top of the store library.
 noinst_LIBRARIES += persister/libfickle_persist.a
 persister_libfickle_persist_a_SOURCES = \
-	persister/crc32c.h \
-	persister/crc32c.c \
-	persister/record.h \
-	persister/record.c \
 	persister/pio.h \
 	persister/pio.c \
 	persister/segment.h \

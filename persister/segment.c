@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "persister/crc32c.h"
+#include "store/crc32c.h"
 #include "persister/segment.h"
 
 #define TMP_SUFFIX ".tmp"

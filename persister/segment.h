@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "persister/pio.h"
-#include "persister/record.h"
+#include "store/record.h"
 
 #define SEGMENT_MAGIC "FICKLOG\n" /* 8 bytes, no NUL */
 #define SEGMENT_VERSION 1u

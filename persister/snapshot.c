@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "persister/crc32c.h"
-#include "persister/record.h"
+#include "store/crc32c.h"
+#include "store/record.h"
 #include "persister/snapshot.h"
 
 #define CHUNK_HEAD 8u /* entry count, size */

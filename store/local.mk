@@ -21,14 +21,18 @@ STORE_SOURCES = \
 	store/write.c \
 	store/range.c \
 	store/check.c \
-	store/util.c
+	store/util.c \
+	store/crc32c.h \
+	store/crc32c.c \
+	store/record.h \
+	store/record.c
 
 noinst_LIBRARIES += store/libfickle_store.a store/libfickle_store_test.a
 store_libfickle_store_a_SOURCES = $(STORE_SOURCES)
-store_libfickle_store_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)
+store_libfickle_store_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS) $(ISAL_CFLAGS)
 store_libfickle_store_test_a_SOURCES = $(STORE_SOURCES)
 store_libfickle_store_test_a_CPPFLAGS = $(AM_CPPFLAGS) -DFICKLE_TEST_HOOKS
-store_libfickle_store_test_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)
+store_libfickle_store_test_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS) $(ISAL_CFLAGS)
 
 # What a program linking the store also needs.
-STORE_LIBS = $(XXHASH_LIBS)
+STORE_LIBS = $(XXHASH_LIBS) $(ISAL_LIBS)

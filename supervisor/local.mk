@@ -16,4 +16,4 @@ supervisor_fickled_SOURCES = \
 supervisor_fickled_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(XXHASH_CFLAGS)
 FICKLED_LIBS = frontend/libfickle_frontend.a frontend/libfickle_proto.a common/libfickle_common.a
 supervisor_fickled_LDADD = $(FICKLED_LIBS) store/libfickle_store.a $(PROTO_LIBS) $(LIBEVENT_LIBS) \
-	$(XXHASH_LIBS) $(JEMALLOC_LIBS) -lm
+	$(STORE_LIBS) $(JEMALLOC_LIBS) -lm

@@ -3,7 +3,7 @@
  * make; the codec links alone, with ISA-L for the CRC):
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -I<builddir> \
- *       tests/fuzz_record.c persister/record.c persister/crc32c.c -lisal \
+ *       tests/fuzz_record.c store/record.c store/crc32c.c -lisal \
  *       -o fuzz_record && ./fuzz_record -max_total_time=60
  *
  * The first input byte is control: bit 0 set means "fix the CRC of the
@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "persister/crc32c.h"
-#include "persister/record.h"
+#include "store/crc32c.h"
+#include "store/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -24,7 +24,7 @@ check_PROGRAMS += tests/fickled_test
 tests_fickled_test_SOURCES = $(supervisor_fickled_SOURCES)
 tests_fickled_test_CFLAGS = $(supervisor_fickled_CFLAGS)
 tests_fickled_test_LDADD = $(FICKLED_LIBS) store/libfickle_store_test.a $(PROTO_LIBS) $(LIBEVENT_LIBS) \
-	$(XXHASH_LIBS) $(JEMALLOC_LIBS) -lm
+	$(STORE_LIBS) $(JEMALLOC_LIBS) -lm
 
 check_PROGRAMS += tests/test_crash_server
 TESTS += tests/test_crash_server

@@ -20,8 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "persister/crc32c.h"
-#include "persister/record.h"
+#include "store/crc32c.h"
+#include "store/record.h"
 #include "persister/segment.h"
 #include "persister/snapshot.h"
 

@@ -7,8 +7,8 @@
  * the ARMv8 CRC32 extension on arm64 (Cortex-A72 has its own path), and a
  * table elsewhere. This wrapper gives it the usual conventions.
  */
-#ifndef FICKLE_PERSISTER_CRC32C_H
-#define FICKLE_PERSISTER_CRC32C_H
+#ifndef FICKLE_STORE_CRC32C_H
+#define FICKLE_STORE_CRC32C_H
 
 #include <stddef.h>
 #include <stdint.h>

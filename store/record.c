@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "persister/crc32c.h"
-#include "persister/record.h"
+#include "store/crc32c.h"
+#include "store/record.h"
 
 const char *record_strerror(record_err_t err)
 {

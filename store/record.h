@@ -13,8 +13,8 @@
  * record it accepts re-encodes to the very same bytes). Decoded keys and
  * values point into the input buffer.
  */
-#ifndef FICKLE_PERSISTER_RECORD_H
-#define FICKLE_PERSISTER_RECORD_H
+#ifndef FICKLE_STORE_RECORD_H
+#define FICKLE_STORE_RECORD_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -5,7 +5,7 @@
 
 #include <isa-l/crc.h>
 
-#include "persister/crc32c.h"
+#include "store/crc32c.h"
 
 /* crc32_iscsi takes an int length: feed it at most 1 GiB at a time. */
 #define CRC_STEP ((size_t)1 << 30)
