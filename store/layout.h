@@ -7,7 +7,7 @@
  * a region at 32 GiB and keeps per-item overhead small.
  *
  * Region map (all page aligned):
- *   [header: region_hdr_t][undo journal][page bitmap][page descriptors][arena]
+ *   [header: region_hdr_t][undo journal][page bitmap][page descriptors][arena][change ring]
  * The arena is cut into 4 KiB pages: slab runs for small items, page runs
  * for large items and hash tables.
  *
@@ -25,10 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/record.h"
 #include "store/store.h"
 
 #define STORE_MAGIC 0x3147524c4b434946ull /* "FICKLRG1" little-endian */
-#define STORE_LAYOUT_VERSION 1u
+#define STORE_LAYOUT_VERSION 2u
 #define STORE_UNIT 8u            /* bytes per ref unit */
 #define STORE_PAGE 4096u         /* arena page */
 #define STORE_MAX_LEVEL 24       /* skiplist levels (p = 1/4: 2^48 items) */
@@ -87,12 +88,20 @@ typedef struct region_hdr {
     uint64_t created_ms;
     uint32_t nclasses;
     uint32_t state; /* region_state_t; maintained by the supervisor */
+    uint64_t ring_off;  /* change ring (ring.h); size 0 = no ring */
+    uint64_t ring_size;
 
     alignas(64) pthread_mutex_t mutex;
     alignas(64) _Atomic uint64_t seq; /* odd while a writer changes things */
 
+    /* The change ring's shared positions (ring.h); each on its own line,
+     * since writers and the persister store them from different cores. */
+    alignas(64) _Atomic uint64_t ring_commit; /* writer: readable up to here */
+    alignas(64) _Atomic uint64_t ring_tail;   /* persister: on disk up to here */
+    _Atomic uint64_t durable_lsn;             /* persister: records on disk (fsynced per policy) */
+
     alignas(64) uint64_t next_lsn; /* writer: last LSN assigned */
-    uint64_t durable_lsn;
+    uint64_t ring_head;            /* writer: ring bytes written (ring.h) */
     uint64_t snapshot_lsn;
     uint64_t journal_len;  /* writer: entries in the undo journal */
     uint64_t owner_deaths; /* writer: repairs done */
@@ -150,8 +159,17 @@ struct store {
     uint64_t max_steps; /* bound for any optimistic walk */
     store_clock_fn clock;
 
+    /* Change ring geometry (0 = none), copied from the validated header. */
+    uint64_t ring_off, ring_size;
+    unsigned ring_wait_ms; /* how long a write waits for ring space */
+    bool ring_mute;        /* recovery replays without logging again */
+
     /* Writer state (valid between store_write_lock and unlock/abort). */
     bool in_write;
+    uint64_t sec_lsn;       /* the section's one LSN, 0 until a change needs it */
+    record_buf_t sec_ops;   /* its changes, as TXN operations (ring.h) */
+    uint32_t sec_nops;
+    bool sec_clear;         /* the section is a CLEAR */
     uint64_t journal_reserved; /* entries kept for the deferred frees */
     struct pending_free {
         ref_t ref;

@@ -25,7 +25,9 @@ STORE_SOURCES = \
 	store/crc32c.h \
 	store/crc32c.c \
 	store/record.h \
-	store/record.c
+	store/record.c \
+	store/ring.h \
+	store/ring.c
 
 noinst_LIBRARIES += store/libfickle_store.a store/libfickle_store_test.a
 store_libfickle_store_a_SOURCES = $(STORE_SOURCES)

@@ -141,6 +141,28 @@ size_t record_encode(const record_t *rec, void *dst, size_t cap)
     return n;
 }
 
+int record_buf_reserve(record_buf_t *b, size_t n)
+{
+    if (b->cap - b->len >= n)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < n) {
+        if (cap > SIZE_MAX / 2) {
+            errno = ENOMEM;
+            return -1;
+        }
+        cap *= 2;
+    }
+    uint8_t *d = realloc(b->data, cap);
+    if (!d) {
+        errno = ENOMEM;
+        return -1;
+    }
+    b->data = d;
+    b->cap = cap;
+    return 0;
+}
+
 int record_append(record_buf_t *b, const record_t *rec)
 {
     size_t n = record_size(rec);
@@ -148,25 +170,65 @@ int record_append(record_buf_t *b, const record_t *rec)
         errno = EINVAL;
         return -1;
     }
-    if (b->cap - b->len < n) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len < n) {
-            if (cap > SIZE_MAX / 2) {
-                errno = ENOMEM;
-                return -1;
-            }
-            cap *= 2;
-        }
-        uint8_t *d = realloc(b->data, cap);
-        if (!d) {
-            errno = ENOMEM;
-            return -1;
-        }
-        b->data = d;
-        b->cap = cap;
-    }
+    if (record_buf_reserve(b, n) != 0)
+        return -1;
     b->len += record_encode(rec, b->data + b->len, b->cap - b->len);
     return 0;
+}
+
+size_t record_op_size(const record_op_t *op)
+{
+    uint64_t s = op_size(op->type, op);
+    return s ? (size_t)(1 + s) : 0;
+}
+
+int record_op_append(record_buf_t *b, const record_op_t *op)
+{
+    size_t n = record_op_size(op);
+    if (n == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (record_buf_reserve(b, n) != 0)
+        return -1;
+    uint8_t *p = b->data + b->len;
+    *p++ = op->type;
+    encode_op(p, op->type, op);
+    b->len += n;
+    return 0;
+}
+
+size_t record_ops_size(size_t ops_len, uint32_t nops)
+{
+    if (nops == 0 || ops_len < nops)
+        return 0;
+    uint64_t n = RECORD_HEADER_SIZE + (nops == 1 ? ops_len - 1 : 4 + (uint64_t)ops_len);
+    return n > RECORD_MAX_SIZE ? 0 : (size_t)n;
+}
+
+size_t record_encode_ops(uint64_t lsn, const uint8_t *ops, size_t ops_len, uint32_t nops, void *dst, size_t cap)
+{
+    size_t n = record_ops_size(ops_len, nops);
+    if (n == 0 || n > cap || lsn == 0)
+        return 0;
+    uint8_t *base = dst, *p = base;
+    p = wr_u32(p, (uint32_t)n);
+    p = wr_u32(p, 0); /* CRC, below */
+    p = wr_u64(p, lsn);
+    if (nops == 1) { /* one change: a plain record of its type */
+        *p++ = ops[0];
+        *p++ = 0;
+        p = wr_u16(p, 0);
+        put_bytes(p, ops + 1, ops_len - 1);
+    } else {
+        *p++ = RECORD_TXN;
+        *p++ = 0;
+        p = wr_u16(p, 0);
+        p = wr_u32(p, nops);
+        put_bytes(p, ops, ops_len);
+    }
+    wr_u32(base + RECORD_OFF_CRC, crc32c(0, base + RECORD_CRC_START, n - RECORD_CRC_START));
+    return n;
 }
 
 void record_buf_free(record_buf_t *b)

@@ -100,6 +100,22 @@ typedef struct {
  * (rec cannot be encoded) or ENOMEM; b is unchanged on error. */
 int record_append(record_buf_t *b, const record_t *rec);
 void record_buf_free(record_buf_t *b);
+/* Makes room for n more bytes after b->len. 0, or -1 with errno ENOMEM. */
+int record_buf_reserve(record_buf_t *b, size_t n);
+
+/* Collecting a critical section's changes, then writing them as one
+ * record. record_op_size: bytes record_op_append adds for op (a type byte
+ * and the payload; 0 if op cannot be encoded). record_op_append: 0, or -1
+ * with errno EINVAL / ENOMEM (b unchanged). */
+size_t record_op_size(const record_op_t *op);
+int record_op_append(record_buf_t *b, const record_op_t *op);
+/* Size of the record made of nops collected operations (ops_len bytes),
+ * or 0 if it cannot be encoded: one operation makes a plain record of its
+ * type, several make a TXN. */
+size_t record_ops_size(size_t ops_len, uint32_t nops);
+/* Writes that record with this LSN at dst, CRC included. Returns its size,
+ * or 0 (nothing useful written) if it cannot be encoded or cap is short. */
+size_t record_encode_ops(uint64_t lsn, const uint8_t *ops, size_t ops_len, uint32_t nops, void *dst, size_t cap);
 
 /* Checks the frame of the record at buf: enough bytes for the header and
  * for its length field, the length in range, the CRC. On RECORD_OK,

@@ -19,7 +19,7 @@
 #include "store/sync.h"
 
 typedef struct {
-    uint64_t journal_off, bitmap_off, pagedesc_off, arena_off, arena_pages;
+    uint64_t journal_off, bitmap_off, pagedesc_off, arena_off, arena_pages, ring_off;
 } geometry_t;
 
 static uint64_t round_page(uint64_t n)
@@ -27,10 +27,15 @@ static uint64_t round_page(uint64_t n)
     return (n + STORE_PAGE - 1) & ~(uint64_t)(STORE_PAGE - 1);
 }
 
-/* The layout is a pure function of the size: attach recomputes it and
- * compares, so a header that lies about its offsets is refused. */
-static bool compute_geometry(uint64_t size, geometry_t *g)
+/* The layout is a pure function of the size and the ring size: attach
+ * recomputes it and compares, so a header that lies about its offsets is
+ * refused. The ring takes the region's last ring_size bytes. */
+static bool compute_geometry(uint64_t size, uint64_t ring_size, geometry_t *g)
 {
+    if (ring_size % STORE_PAGE || ring_size > size / 2)
+        return false;
+    size -= ring_size;
+    g->ring_off = size;
     g->journal_off = round_page(sizeof(region_hdr_t));
     g->bitmap_off = g->journal_off + round_page((uint64_t)STORE_JOURNAL_CAP * sizeof(journal_entry_t));
     uint64_t pages = size / STORE_PAGE; /* upper bound, shrunk below */
@@ -56,6 +61,8 @@ static void bind_geometry(struct store *st)
     st->arena_off = h->arena_off;
     st->arena_pages = h->arena_pages;
     st->max_value = h->max_value_size;
+    st->ring_off = h->ring_off;
+    st->ring_size = h->ring_size;
     /* No walk can visit more items than fit in the region. */
     st->max_steps = st->size / 32 + STORE_MAX_LEVEL * 4;
 }
@@ -79,6 +86,7 @@ static store_t *handle_new(const char *path, int fd, void *base, uint64_t size)
     st->size = size;
     st->hdr = base;
     st->clock = realtime_ms;
+    st->ring_wait_ms = 2000;
     return st;
 }
 
@@ -104,6 +112,8 @@ static store_err_t init_header(store_t *st, const store_options_t *opt, const ge
     h->pagedesc_off = g->pagedesc_off;
     h->arena_off = g->arena_off;
     h->arena_pages = g->arena_pages;
+    h->ring_off = g->ring_off;
+    h->ring_size = opt->ring_size;
     h->max_value_size = opt->max_value_size ? opt->max_value_size : STORE_DEFAULT_MAX_VALUE;
     h->created_ms = realtime_ms();
     h->state = REGION_STATE_DIRTY;
@@ -135,7 +145,23 @@ static store_err_t check_options(const store_options_t *opt)
     if (opt->max_value_size > STORE_MAX_VALUE_LIMIT)
         return store_fail(STORE_INVALID, "max value size %llu over the limit of %u bytes",
                           (unsigned long long)opt->max_value_size, STORE_MAX_VALUE_LIMIT);
+    uint64_t maxv = opt->max_value_size ? opt->max_value_size : STORE_DEFAULT_MAX_VALUE;
+    if (opt->ring_size && (opt->ring_size % STORE_PAGE || opt->ring_size > opt->size / 2 ||
+                           opt->ring_size < store_ring_min(maxv)))
+        return store_fail(STORE_INVALID,
+                          "change ring of %llu bytes: it must be a multiple of %u, at most half the region, "
+                          "and at least %llu bytes to hold a %llu-byte value",
+                          (unsigned long long)opt->ring_size, STORE_PAGE,
+                          (unsigned long long)store_ring_min(maxv), (unsigned long long)maxv);
     return STORE_OK;
+}
+
+uint64_t store_ring_min(uint64_t max_value_size)
+{
+    /* A record with the largest value and key, twice (ring_need), and
+     * twice again: ring_check_room wants a single change in half the ring. */
+    uint64_t rec = RECORD_HEADER_SIZE + 4 + 1 + RECORD_PUT_FIXED + STORE_MAX_KEY + max_value_size;
+    return round_page(4 * ((rec + 7) & ~7ull));
 }
 
 static store_err_t check_space(const char *path, int fd, uint64_t size)
@@ -159,7 +185,7 @@ store_err_t store_create(const char *path, const store_options_t *opt, store_t *
     geometry_t g;
     if (err != STORE_OK)
         return err;
-    if (!compute_geometry(opt->size, &g))
+    if (!compute_geometry(opt->size, opt->ring_size, &g))
         return store_fail(STORE_INVALID, "region size %llu too small", (unsigned long long)opt->size);
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -206,9 +232,9 @@ static store_err_t validate_header(const char *path, const region_hdr_t *h, uint
         return store_fail(STORE_CORRUPT, "%s: header says %llu bytes but the file has %llu (truncated?)", path,
                           (unsigned long long)h->region_size, (unsigned long long)file_size);
     geometry_t g;
-    if (h->page_size != STORE_PAGE || !compute_geometry(file_size, &g) || g.journal_off != h->journal_off ||
-        g.bitmap_off != h->bitmap_off || g.pagedesc_off != h->pagedesc_off || g.arena_off != h->arena_off ||
-        g.arena_pages != h->arena_pages)
+    if (h->page_size != STORE_PAGE || !compute_geometry(file_size, h->ring_size, &g) ||
+        g.journal_off != h->journal_off || g.bitmap_off != h->bitmap_off || g.pagedesc_off != h->pagedesc_off ||
+        g.arena_off != h->arena_off || g.arena_pages != h->arena_pages || g.ring_off != h->ring_off)
         return store_fail(STORE_CORRUPT, "%s: region geometry does not match its size", path);
     region_hdr_t probe;
     if (h->nclasses != alloc_init_classes(&probe) || h->max_value_size > STORE_MAX_VALUE_LIMIT ||

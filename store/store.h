@@ -36,6 +36,7 @@ typedef enum {
     STORE_TXN_TOO_BIG,  /* critical section outgrew the undo journal; rolled back */
     STORE_CORRUPT,      /* region failed validation or an invariant */
     STORE_IO,           /* a system call failed (see store_error_detail()) */
+    STORE_BUSY,         /* the change ring stayed full (persister behind or down); nothing changed */
 } store_err_t;
 
 /* Limits. Keys are 0..STORE_MAX_KEY bytes; values up to the region's
@@ -62,7 +63,14 @@ int store_parse_size(const char *text, uint64_t *out);
 typedef struct {
     uint64_t size;           /* bytes; STORE_MIN_REGION..STORE_MAX_REGION */
     uint64_t max_value_size; /* 0 = STORE_DEFAULT_MAX_VALUE */
+    /* Change ring bytes, carved from size (0 = no ring: nothing is logged,
+     * for stores nobody persists). At most half the region, and at least
+     * store_ring_min(max_value_size) so the largest change fits. */
+    uint64_t ring_size;
 } store_options_t;
+
+/* The smallest ring that holds a change carrying the largest value. */
+uint64_t store_ring_min(uint64_t max_value_size);
 
 /* Creates a new region file at path (O_EXCL, mode 0600, sparse), maps it and
  * initialises it. Refuses if the file exists or if the file system holding it
@@ -241,6 +249,37 @@ uint64_t store_max_value(const store_t *st);
 
 /* Highest LSN assigned so far (0 for a new region). */
 uint64_t store_last_lsn(store_t *st);
+
+/* ---- change ring: what the persister reads ------------------------------- */
+/* Every critical section that changes something becomes one log record
+ * (store/record.h, docs/persistence.md) with the section's one LSN, in
+ * the ring, in LSN order. Writes wait up to store_set_ring_wait() ms
+ * (default 2000) for ring space and then fail with STORE_BUSY. */
+
+bool store_has_ring(const store_t *st);
+void store_set_ring_wait(store_t *st, unsigned ms);
+/* Recovery: while muted, this handle's writes are not logged (they replay
+ * the log itself). */
+void store_ring_mute(store_t *st, bool mute);
+
+/* The persister's read: committed record bytes from the ring tail, one
+ * contiguous stretch (whole records; a stretch ends at the ring's end).
+ * Returns the byte count (0 if none) with *pos the tail position and
+ * *data the bytes; they stay valid until store_ring_release. One reader. */
+size_t store_ring_peek(store_t *st, uint64_t *pos, const uint8_t **data);
+/* Frees the ring up to pos (a position from store_ring_peek plus whole
+ * records' aligned lengths): those records are on disk. */
+void store_ring_release(store_t *st, uint64_t pos);
+/* Records up to this LSN are durable (fsynced as the policy says). */
+void store_set_durable_lsn(store_t *st, uint64_t lsn);
+uint64_t store_durable_lsn(const store_t *st);
+
+typedef struct {
+    uint64_t size, used;  /* bytes */
+    uint64_t commit, tail; /* positions */
+    uint64_t durable_lsn, last_lsn;
+} store_ring_stats_t;
+void store_ring_stats(const store_t *st, store_ring_stats_t *out);
 
 /* ---- statistics and integrity --------------------------------------------- */
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "store/journal.h"
+#include "store/ring.h"
 #include "store/sync.h"
 
 /* Spins while the sequence is odd before giving up on the optimistic path. */
@@ -76,6 +77,7 @@ static store_err_t repair_locked(struct store *st)
     if (!odd && entries > 0)
         sync_write_begin(st); /* readers must not validate during rollback */
     journal_recover(st);
+    ring_publish(st); /* a record written before a commit the owner finished */
     if (atomic_load_explicit(&st->hdr->seq, memory_order_relaxed) & 1)
         sync_write_end(st);
     st->hdr->owner_deaths++;

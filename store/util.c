@@ -27,6 +27,7 @@ const char *store_strerror(store_err_t err)
     case STORE_TXN_TOO_BIG: return "transaction too large";
     case STORE_CORRUPT: return "region corrupt";
     case STORE_IO: return "system call failed";
+    case STORE_BUSY: return "change log full: the persister is behind or down";
     }
     return "unknown error";
 }

@@ -14,6 +14,7 @@
 #include "store/alloc.h"
 #include "store/hash.h"
 #include "store/journal.h"
+#include "store/ring.h"
 #include "store/skiplist.h"
 #include "store/sync.h"
 
@@ -23,6 +24,7 @@ store_err_t store_write_lock(store_t *st)
 {
     if (st->in_write)
         return store_fail(STORE_INVALID, "store_write_lock: this handle already holds the writer mutex");
+    ring_wait_for_room(st);
     store_err_t err = sync_lock(st);
     if (err != STORE_OK)
         return err;
@@ -30,6 +32,7 @@ store_err_t store_write_lock(store_t *st)
     st->in_write = true;
     st->npending = 0;
     st->journal_reserved = 0;
+    ring_reset_section(st);
     CRASH_POINT(STORE_CP_LOCKED);
     return STORE_OK;
 }
@@ -44,8 +47,10 @@ static void end_section(store_t *st)
 void store_write_unlock(store_t *st)
 {
     alloc_apply_deferred(st);
+    ring_write_section(st); /* the record goes in before the changes commit */
     journal_commit(st);
     CRASH_POINT(STORE_CP_COMMITTED);
+    ring_publish(st);
     end_section(st);
 }
 
@@ -53,7 +58,17 @@ void store_write_abort(store_t *st)
 {
     journal_rollback_to(st, 0);
     alloc_drop_deferred(st, 0);
+    ring_reset_section(st);
     end_section(st);
+}
+
+/* Every change of one critical section carries the same LSN: the section
+ * is one record in the log, applied all or nothing. */
+static uint64_t section_lsn(store_t *st)
+{
+    if (st->sec_lsn == 0)
+        st->sec_lsn = st->hdr->next_lsn + 1;
+    return st->sec_lsn;
 }
 
 static store_err_t check_sizes(const store_t *st, size_t klen, size_t vlen)
@@ -251,8 +266,11 @@ store_err_t store_put_locked(store_t *st, const void *key, size_t klen, const vo
     bool live = found && !item_expired(&ov, st->clock());
     if ((err = check_conditions(opt, live, found ? &ov : NULL)) != STORE_OK)
         return err;
+    record_op_t rop = {.type = RECORD_PUT, .key = key, .klen = (uint32_t)klen, .val = val, .vlen = (uint32_t)vlen};
+    if ((err = ring_check_room(st, record_op_size(&rop))) != STORE_OK)
+        return err;
     p.expiry = (opt->flags & STORE_PUT_KEEP_EXPIRY) ? (live ? ov.expiry : 0) : opt->expiry_ms;
-    p.version = opt->version ? opt->version : st->hdr->next_lsn + 1;
+    p.version = opt->version ? opt->version : section_lsn(st);
     uint64_t mark = journal_mark(st);
     size_t pmark = st->npending;
     if (!found)
@@ -261,12 +279,15 @@ store_err_t store_put_locked(store_t *st, const void *key, size_t klen, const vo
         err = put_inplace(st, &p, &ov);
     else
         err = put_replace(st, &p, &ov, link);
-    if ((err = finish_op(st, err, mark, pmark, p.version)) == STORE_OK && meta) {
+    if ((err = finish_op(st, err, mark, pmark, p.version)) != STORE_OK)
+        return err;
+    ring_log_put(st, key, klen, val, vlen, p.expiry, p.version);
+    if (meta) {
         meta->version = p.version;
         meta->expiry_ms = p.expiry;
         meta->vlen = p.vlen;
     }
-    return err;
+    return STORE_OK;
 }
 
 store_err_t store_delete_locked(store_t *st, const void *key, size_t klen)
@@ -286,6 +307,10 @@ store_err_t store_delete_locked(store_t *st, const void *key, size_t klen)
     bool expired = item_expired(&ov, st->clock());
     if (!journal_room(st, alloc_journal_need(ov.size) + 2 * STORE_MAX_LEVEL + 16))
         return no_room();
+    record_op_t rop = {.type = RECORD_DEL, .key = key, .klen = (uint32_t)klen};
+    store_err_t err = ring_check_room(st, record_op_size(&rop));
+    if (err != STORE_OK)
+        return err;
     uint64_t mark = journal_mark(st);
     size_t pmark = st->npending;
     uint32_t *preds[STORE_MAX_LEVEL];
@@ -295,9 +320,12 @@ store_err_t store_delete_locked(store_t *st, const void *key, size_t klen)
     CRASH_POINT(STORE_CP_UNLINKED);
     sl_unlink_locked(st, &ov, preds);
     jset64(st, &st->hdr->items, st->hdr->items - 1);
-    store_err_t err = alloc_defer_free_item(st, ov.ref, ov.size);
-    err = finish_op(st, err, mark, pmark, st->hdr->next_lsn + 1);
-    return err != STORE_OK ? err : expired ? STORE_NOT_FOUND : STORE_OK;
+    err = alloc_defer_free_item(st, ov.ref, ov.size);
+    err = finish_op(st, err, mark, pmark, section_lsn(st));
+    if (err != STORE_OK)
+        return err;
+    ring_log_del(st, key, klen); /* an expired item's removal is logged too */
+    return expired ? STORE_NOT_FOUND : STORE_OK;
 }
 
 store_err_t store_expire_locked(store_t *st, const void *key, size_t klen, uint64_t expiry_ms)
@@ -321,11 +349,18 @@ store_err_t store_expire_locked(store_t *st, const void *key, size_t klen, uint6
     }
     if (!journal_room(st, 8))
         return no_room();
+    record_op_t rop = {.type = RECORD_EXPIRE, .key = key, .klen = (uint32_t)klen};
+    store_err_t err = ring_check_room(st, record_op_size(&rop));
+    if (err != STORE_OK)
+        return err;
     item_t *it = ref_ptr(st, ov.ref);
-    uint64_t version = st->hdr->next_lsn + 1;
+    uint64_t version = section_lsn(st);
     jset64(st, (uint64_t *)((char *)it + sizeof(item_t)), expiry_ms);
     jset64(st, &it->version, version);
-    return finish_op(st, STORE_OK, 0, st->npending, version);
+    err = finish_op(st, STORE_OK, 0, st->npending, version);
+    if (err == STORE_OK)
+        ring_log_expire(st, key, klen, expiry_ms);
+    return err;
 }
 
 /* Runs one operation in its own critical section. */
@@ -362,9 +397,20 @@ store_err_t store_clear(store_t *st)
         return err;
     /* Too big to journal: a writer that dies here is finished by the next
      * locker (the clear is redone, not undone). */
+    if ((err = ring_check_room(st, 0)) != STORE_OK) {
+        store_write_abort(st);
+        return err;
+    }
+    /* The CLEAR record goes in first, under the undo journal: a writer
+     * that dies before the redo mark below is rolled back with its record;
+     * one that dies after it is finished by the next locker, and its
+     * record (already written) is published by the repair. */
+    jset64(st, &st->hdr->next_lsn, st->hdr->next_lsn + 1);
+    ring_log_clear(st);
+    ring_write_section(st);
+    ring_reset_section(st);
     journal_begin_redo_clear(st);
     store_reset_locked(st);
-    st->hdr->next_lsn++;
     store_write_unlock(st);
     return STORE_OK;
 }
