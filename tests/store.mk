@@ -4,7 +4,8 @@
 STORE_TESTS = \
 	tests/test_store_unit \
 	tests/test_store_range \
-	tests/test_store_write
+	tests/test_store_write \
+	tests/test_store_model
 check_PROGRAMS += $(STORE_TESTS)
 TESTS += $(STORE_TESTS)
 
@@ -23,3 +24,7 @@ tests_test_store_range_LDADD = $(STORE_TEST_LDADD)
 tests_test_store_write_SOURCES = tests/test_store_write.c $(STORE_TEST_UTIL)
 tests_test_store_write_CFLAGS = $(STORE_TEST_CFLAGS)
 tests_test_store_write_LDADD = $(STORE_TEST_LDADD)
+
+tests_test_store_model_SOURCES = tests/test_store_model.c $(STORE_TEST_UTIL)
+tests_test_store_model_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_test_store_model_LDADD = $(STORE_TEST_LDADD)

@@ -256,8 +256,11 @@ static bool entry_by_get(const tu_ent_t *e, store_t *st, uint64_t now, store_buf
     return true;
 }
 
-static bool full_scan_matches(const tu_model_t *m, store_t *st, uint64_t now, char *why, size_t n)
+bool tu_model_scan_matches(const tu_model_t *m, store_t *st, uint64_t now, char *why, size_t n)
 {
+    if (store_count(st) != m->n)
+        return snprintf(why, n, "store_count %llu, model holds %zu", (unsigned long long)store_count(st), m->n),
+               false;
     store_range_t q = {0};
     store_rows_t rows = {0};
     store_err_t err = store_range(st, &q, &rows);
@@ -290,15 +293,14 @@ static bool full_scan_matches(const tu_model_t *m, store_t *st, uint64_t now, ch
 
 bool tu_model_matches(const tu_model_t *m, store_t *st, uint64_t now, char *why, size_t whylen)
 {
-    if (store_count(st) != m->n)
-        return snprintf(why, whylen, "store_count %llu, model holds %zu", (unsigned long long)store_count(st), m->n),
-               false;
+    if (!tu_model_scan_matches(m, st, now, why, whylen))
+        return false;
     store_buf_t b = {0};
     bool ok = true;
     for (size_t i = 0; ok && i < m->n; i++)
         ok = entry_by_get(&m->e[i], st, now, &b, why, whylen);
     store_buf_free(&b);
-    return ok && full_scan_matches(m, st, now, why, whylen);
+    return ok;
 }
 
 /* ---- processes --------------------------------------------------------------- */

@@ -96,6 +96,8 @@ void tu_model_free(tu_model_t *m);
  * absent, and one full forward range. Returns true, or false with a
  * description in why. */
 bool tu_model_matches(const tu_model_t *m, store_t *st, uint64_t now, char *why, size_t whylen);
+/* The cheaper part of that: the item count and one full forward range. */
+bool tu_model_scan_matches(const tu_model_t *m, store_t *st, uint64_t now, char *why, size_t whylen);
 
 /* ---- processes --------------------------------------------------------------- */
 
