@@ -5,7 +5,8 @@ STORE_TESTS = \
 	tests/test_store_unit \
 	tests/test_store_range \
 	tests/test_store_write \
-	tests/test_store_model
+	tests/test_store_model \
+	tests/test_store_stress
 check_PROGRAMS += $(STORE_TESTS)
 TESTS += $(STORE_TESTS)
 
@@ -28,3 +29,7 @@ tests_test_store_write_LDADD = $(STORE_TEST_LDADD)
 tests_test_store_model_SOURCES = tests/test_store_model.c $(STORE_TEST_UTIL)
 tests_test_store_model_CFLAGS = $(STORE_TEST_CFLAGS)
 tests_test_store_model_LDADD = $(STORE_TEST_LDADD)
+
+tests_test_store_stress_SOURCES = tests/test_store_stress.c $(STORE_TEST_UTIL)
+tests_test_store_stress_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_test_store_stress_LDADD = $(STORE_TEST_LDADD)
