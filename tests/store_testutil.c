@@ -264,7 +264,7 @@ bool tu_model_scan_matches(const tu_model_t *m, store_t *st, uint64_t now, char 
         return snprintf(why, n, "store_count %llu, model holds %zu", (unsigned long long)store_count(st), m->n),
                false;
     store_range_t q = {0};
-    store_rows_t rows = {0};
+    static store_rows_t rows; /* kept: big results cost an mmap each under ASan */
     store_err_t err = store_range(st, &q, &rows);
     bool ok = err == STORE_OK;
     if (!ok)
@@ -289,7 +289,6 @@ bool tu_model_scan_matches(const tu_model_t *m, store_t *st, uint64_t now, char 
         snprintf(why, n, "full range ended early: model entry %zu of %zu missing", i, m->n);
         ok = false;
     }
-    store_rows_free(&rows);
     return ok;
 }
 
@@ -297,11 +296,10 @@ bool tu_model_matches(const tu_model_t *m, store_t *st, uint64_t now, char *why,
 {
     if (!tu_model_scan_matches(m, st, now, why, whylen))
         return false;
-    store_buf_t b = {0};
+    static store_buf_t b; /* kept, as above */
     bool ok = true;
     for (size_t i = 0; ok && i < m->n; i++)
         ok = entry_by_get(&m->e[i], st, now, &b, why, whylen);
-    store_buf_free(&b);
     return ok;
 }
 

@@ -41,7 +41,7 @@ typedef struct {
 
 #define CTX_FMT "seed %llu step %d op %s: "
 #define CTX(w) (unsigned long long)(w)->seed, (w)->step, (w)->op
-#define EXPECT(w, cond, fmt, ...) ck_assert_msg(cond, CTX_FMT fmt, CTX(w), __VA_ARGS__)
+#define EXPECT(w, cond, fmt, ...) TU_ASSERT(cond, CTX_FMT fmt, CTX(w), __VA_ARGS__)
 
 /* ---- random inputs ------------------------------------------------------------------ */
 
@@ -320,7 +320,7 @@ static void op_range(world_t *w)
     store_range_t q;
     random_query(w, &q);
     size_t *idx = malloc((w->m.n + 1) * sizeof(size_t));
-    ck_assert_ptr_nonnull(idx);
+    TU_ASSERT(idx != NULL, "%s", "out of memory");
     size_t want = model_range(w, &q, idx);
     store_rows_t rows = {0};
     store_err_t err = store_range(w->st, &q, &rows);
@@ -336,7 +336,7 @@ static void op_count(world_t *w)
     store_range_t q;
     random_query(w, &q);
     size_t *idx = malloc((w->m.n + 1) * sizeof(size_t));
-    ck_assert_ptr_nonnull(idx);
+    TU_ASSERT(idx != NULL, "%s", "out of memory");
     size_t want = model_range(w, &q, idx);
     uint64_t count = 0;
     store_err_t err = store_range_count(w->st, &q, &count);

@@ -82,35 +82,33 @@ static void expect_span(const store_range_t *q, int from, int to, const char *wh
 {
     store_rows_t rows = {0};
     store_err_t err = store_range(st, q, &rows);
-    ck_assert_msg(err == STORE_OK, "%s: range %s", what, store_strerror(err));
+    TU_ASSERT(err == STORE_OK, "%s: range %s", what, store_strerror(err));
     size_t n = to >= from ? (size_t)(to - from + 1) : 0;
     size_t want = q->limit && q->limit < n ? q->limit : n;
-    ck_assert_msg(rows.count == want, "%s: %zu rows, want %zu", what, rows.count, want);
+    TU_ASSERT(rows.count == want, "%s: %zu rows, want %zu", what, rows.count, want);
     ck_assert(!rows.truncated);
     ck_assert(rows.keys_only == q->keys_only);
     size_t pos = 0;
     store_row_t row;
     char v[16];
     for (size_t r = 0; r < want; r++) {
-        ck_assert_msg(store_rows_next(&rows, &pos, &row), "%s: row %zu missing", what, r);
+        TU_ASSERT(store_rows_next(&rows, &pos, &row), "%s: row %zu missing", what, r);
         size_t i = q->reverse ? (size_t)to - r : (size_t)from + r;
-        ck_assert_msg(row.klen == sorted[i].len && memcmp(row.key, sorted[i].k, row.klen) == 0,
+        TU_ASSERT(row.klen == sorted[i].len && memcmp(row.key, sorted[i].k, row.klen) == 0,
                       "%s: row %zu is the wrong key", what, r);
-        ck_assert_uint_eq(row.version, versions[i]);
-        ck_assert_uint_eq(row.expiry_ms, 0);
+        TU_ASSERT(row.version == versions[i] && row.expiry_ms == 0, "%s: row %zu version/expiry", what, r);
         if (q->keys_only) {
-            ck_assert_ptr_null(row.val);
-            ck_assert_uint_eq(row.vlen, 0);
+            TU_ASSERT(row.val == NULL && row.vlen == 0, "%s: row %zu has a value", what, r);
         } else {
             size_t vl = value_of(i, v);
-            ck_assert_msg(row.vlen == vl && memcmp(row.val, v, vl) == 0, "%s: row %zu value", what, r);
+            TU_ASSERT(row.vlen == vl && memcmp(row.val, v, vl) == 0, "%s: row %zu value", what, r);
         }
     }
-    ck_assert_msg(!store_rows_next(&rows, &pos, &row), "%s: extra rows", what);
+    TU_ASSERT(!store_rows_next(&rows, &pos, &row), "%s: extra rows", what);
     store_rows_free(&rows);
     uint64_t count = 99;
     ck_assert_int_eq(store_range_count(st, q, &count), STORE_OK);
-    ck_assert_msg(count == want, "%s: range_count %llu, want %zu", what, (unsigned long long)count, want);
+    TU_ASSERT(count == want, "%s: range_count %llu, want %zu", what, (unsigned long long)count, want);
 }
 
 /* Every case in both directions, with limits 0, 1, 3, and keys_only. */
@@ -271,7 +269,7 @@ START_TEST(reverse_limits_deep)
     for (unsigned i = 0; i < n; i++) {
         int kl = snprintf(key, sizeof(key), "r%05u", i);
         store_put_opts_t o = {.expiry_ms = i % 7 == 3 ? tu_fake_now + 10 : 0};
-        ck_assert_int_eq(store_put(st, key, (size_t)kl, key, (size_t)kl, &o, NULL), STORE_OK);
+        TU_ASSERT(store_put(st, key, (size_t)kl, key, (size_t)kl, &o, NULL) == STORE_OK, "put %s", key);
     }
     tu_fake_now += 10; /* every 7th key (i % 7 == 3) expires */
     tu_rng_t rng = {7};
@@ -289,19 +287,19 @@ START_TEST(reverse_limits_deep)
         long first = lo_open ? 0 : (long)a + lo_excl, last = (long)b - hi_excl;
         if (last > (long)n - 1)
             last = n - 1;
-        ck_assert_int_eq(store_range(st, &q, &rows), STORE_OK);
+        TU_ASSERT(store_range(st, &q, &rows) == STORE_OK, "query %d failed", t);
         size_t pos = 0, got = 0;
         store_row_t row;
         for (long i = last; i >= first && (!limit || got < limit); i--) {
             if (i % 7 == 3)
                 continue;
-            ck_assert_msg(store_rows_next(&rows, &pos, &row), "query %d: row %zu missing (want r%05ld)", t, got, i);
+            TU_ASSERT(store_rows_next(&rows, &pos, &row), "query %d: row %zu missing (want r%05ld)", t, got, i);
             snprintf(key, sizeof(key), "r%05ld", i);
-            ck_assert_msg(row.klen == 6 && memcmp(row.key, key, 6) == 0, "query %d: row %zu is %.*s, want %s", t, got,
+            TU_ASSERT(row.klen == 6 && memcmp(row.key, key, 6) == 0, "query %d: row %zu is %.*s, want %s", t, got,
                           (int)row.klen, row.key, key);
             got++;
         }
-        ck_assert_msg(!store_rows_next(&rows, &pos, &row), "query %d: extra rows", t);
+        TU_ASSERT(!store_rows_next(&rows, &pos, &row), "query %d: extra rows", t);
         ck_assert_uint_eq(rows.count, got);
     }
     store_rows_free(&rows);

@@ -33,7 +33,7 @@ static store_stats_t stats_of(store_t *st)
 static void put_ok(store_t *st, const void *k, size_t kl, const void *v, size_t vl)
 {
     store_err_t err = store_put(st, k, kl, v, vl, NULL, NULL);
-    ck_assert_msg(err == STORE_OK, "put '%.*s' (%zu-byte value): %s (%s)", (int)(kl > 40 ? 40 : kl), (const char *)k,
+    TU_ASSERT(err == STORE_OK, "put '%.*s' (%zu-byte value): %s (%s)", (int)(kl > 40 ? 40 : kl), (const char *)k,
                   vl, store_strerror(err), store_error_detail());
 }
 
@@ -41,9 +41,9 @@ static void expect_value(store_t *st, const void *k, size_t kl, const void *v, s
 {
     store_buf_t b = {0};
     store_err_t err = store_get(st, k, kl, &b, NULL);
-    ck_assert_msg(err == STORE_OK, "get '%.*s': %s", (int)(kl > 40 ? 40 : kl), (const char *)k, store_strerror(err));
+    TU_ASSERT(err == STORE_OK, "get '%.*s': %s", (int)(kl > 40 ? 40 : kl), (const char *)k, store_strerror(err));
     ck_assert_uint_eq(b.len, vl);
-    ck_assert_msg(vl == 0 || memcmp(b.data, v, vl) == 0, "value of '%.*s' differs", (int)(kl > 40 ? 40 : kl),
+    TU_ASSERT(vl == 0 || memcmp(b.data, v, vl) == 0, "value of '%.*s' differs", (int)(kl > 40 ? 40 : kl),
                   (const char *)k);
     store_buf_free(&b);
 }
@@ -299,7 +299,7 @@ static void del_n(store_t *st, const char *fmt, unsigned from, unsigned to, unsi
     char key[32];
     for (unsigned i = from; i < to; i += step) {
         int kl = snprintf(key, sizeof(key), fmt, i);
-        ck_assert_int_eq(store_delete(st, key, (size_t)kl), STORE_OK);
+        TU_ASSERT(store_delete(st, key, (size_t)kl) == STORE_OK, "delete %s", key);
     }
 }
 
@@ -389,10 +389,10 @@ static void expect_filled(store_t *st, const char *fmt, unsigned from, unsigned 
     store_buf_t b = {0};
     for (unsigned i = from; i < to; i += step) {
         int kl = snprintf(key, sizeof(key), fmt, i);
-        ck_assert_msg(store_get(st, key, (size_t)kl, &b, NULL) == STORE_OK, "%s lost", key);
+        TU_ASSERT(store_get(st, key, (size_t)kl, &b, NULL) == STORE_OK, "%s lost", key);
         uint64_t tag;
         const char *bad = tu_val_verify(b.data, b.len, key, (size_t)kl, &tag);
-        ck_assert_msg(bad == NULL && b.len == vlen && tag == i, "%s: %s", key, bad ? bad : "wrong length or tag");
+        TU_ASSERT(bad == NULL && b.len == vlen && tag == i, "%s: %s", key, bad ? bad : "wrong length or tag");
     }
     store_buf_free(&b);
 }
@@ -469,10 +469,10 @@ static void expect_made(store_t *st, const char *key, size_t vlen, uint64_t tag)
 {
     store_buf_t b = {0};
     store_meta_t m;
-    ck_assert_msg(store_get(st, key, strlen(key), &b, &m) == STORE_OK, "get %s", key);
+    TU_ASSERT(store_get(st, key, strlen(key), &b, &m) == STORE_OK, "get %s", key);
     uint64_t got;
     const char *bad = tu_val_verify(b.data, b.len, key, strlen(key), &got);
-    ck_assert_msg(bad == NULL && b.len == vlen && m.vlen == vlen && got == tag, "%s (%zu bytes): %s", key, vlen,
+    TU_ASSERT(bad == NULL && b.len == vlen && m.vlen == vlen && got == tag, "%s (%zu bytes): %s", key, vlen,
                   bad ? bad : "wrong length or tag");
     store_buf_free(&b);
 }
@@ -577,8 +577,8 @@ static void expect_counter_keys(store_t *st, unsigned n)
     for (unsigned i = 0; i < n; i++) {
         int kl = snprintf(key, sizeof(key), "key%08u", i);
         int vl = snprintf(want, sizeof(want), "v%u", i);
-        ck_assert_msg(store_get(st, key, (size_t)kl, &b, NULL) == STORE_OK, "%s lost (of %u)", key, n);
-        ck_assert_msg(b.len == (size_t)vl && memcmp(b.data, want, b.len) == 0, "%s has a wrong value", key);
+        TU_ASSERT(store_get(st, key, (size_t)kl, &b, NULL) == STORE_OK, "%s lost (of %u)", key, n);
+        TU_ASSERT(b.len == (size_t)vl && memcmp(b.data, want, b.len) == 0, "%s has a wrong value", key);
     }
     store_buf_free(&b);
 }
@@ -598,16 +598,16 @@ START_TEST(hash_growth)
         int kl = snprintf(key, sizeof(key), "key%08u", i);
         int vl = snprintf(val, sizeof(val), "v%u", i);
         put_ok(st, key, (size_t)kl, val, (size_t)vl);
-        ck_assert_int_eq(store_get(st, key, (size_t)kl, &b, NULL), STORE_OK);
+        TU_ASSERT(store_get(st, key, (size_t)kl, &b, NULL) == STORE_OK, "%s lost right after its put", key);
         unsigned j = (unsigned)tu_below(&rng, i + 1);
         kl = snprintf(key, sizeof(key), "key%08u", j);
         vl = snprintf(val, sizeof(val), "v%u", j);
-        ck_assert_msg(store_get(st, key, (size_t)kl, &b, NULL) == STORE_OK, "%s lost after %u puts", key, i + 1);
-        ck_assert(b.len == (size_t)vl && memcmp(b.data, val, b.len) == 0);
+        TU_ASSERT(store_get(st, key, (size_t)kl, &b, NULL) == STORE_OK, "%s lost after %u puts", key, i + 1);
+        TU_ASSERT(b.len == (size_t)vl && memcmp(b.data, val, b.len) == 0, "%s has a wrong value", key);
         if (i % 32 != 0)
             continue;
         store_stats_t s = stats_of(st);
-        ck_assert_msg(s.hash_buckets >= buckets, "hash table shrank");
+        TU_ASSERT(s.hash_buckets >= buckets, "hash table shrank");
         buckets = s.hash_buckets;
         if (s.rehashing && s.hash_buckets != last_checked_buckets) {
             /* Half-way through a rehash: every key is reachable. */

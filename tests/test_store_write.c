@@ -187,7 +187,7 @@ static void put_sized(const char *k, size_t vlen, uint64_t expiry)
     ck_assert_ptr_nonnull(v);
     tu_val_make(v, vlen, k, strlen(k), vlen);
     store_put_opts_t o = {.expiry_ms = expiry};
-    ck_assert_int_eq(store_put(st, k, strlen(k), v, vlen, &o, NULL), STORE_OK);
+    TU_ASSERT(store_put(st, k, strlen(k), v, vlen, &o, NULL) == STORE_OK, "put %s", k);
     free(v);
 }
 
@@ -195,10 +195,10 @@ static store_meta_t expect_sized(const char *k, size_t vlen)
 {
     store_buf_t b = {0};
     store_meta_t m;
-    ck_assert_msg(store_get(st, k, strlen(k), &b, &m) == STORE_OK, "get %s", k);
+    TU_ASSERT(store_get(st, k, strlen(k), &b, &m) == STORE_OK, "get %s", k);
     uint64_t tag;
     const char *bad = tu_val_verify(b.data, b.len, k, strlen(k), &tag);
-    ck_assert_msg(bad == NULL && b.len == vlen && tag == vlen, "%s: %s", k, bad ? bad : "wrong value");
+    TU_ASSERT(bad == NULL && b.len == vlen && tag == vlen, "%s: %s", k, bad ? bad : "wrong value");
     store_buf_free(&b);
     return m;
 }
