@@ -6,7 +6,8 @@ STORE_TESTS = \
 	tests/test_store_range \
 	tests/test_store_write \
 	tests/test_store_model \
-	tests/test_store_stress
+	tests/test_store_stress \
+	tests/test_store_crash
 check_PROGRAMS += $(STORE_TESTS)
 TESTS += $(STORE_TESTS)
 
@@ -33,3 +34,7 @@ tests_test_store_model_LDADD = $(STORE_TEST_LDADD)
 tests_test_store_stress_SOURCES = tests/test_store_stress.c $(STORE_TEST_UTIL)
 tests_test_store_stress_CFLAGS = $(STORE_TEST_CFLAGS)
 tests_test_store_stress_LDADD = $(STORE_TEST_LDADD)
+
+tests_test_store_crash_SOURCES = tests/test_store_crash.c $(STORE_TEST_UTIL)
+tests_test_store_crash_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_test_store_crash_LDADD = $(STORE_TEST_LDADD)
