@@ -205,6 +205,30 @@ START_TEST(max_bytes)
 }
 END_TEST
 
+/* A limit far above the number of keys binds nothing: the answer is the
+ * whole range, whatever the limit's size (a reverse scan keeps a ring of
+ * `limit` entries, which must not be sized by the limit alone). */
+START_TEST(huge_limits)
+{
+    static const size_t limits[] = {(SIZE_MAX / 4) + 1, NKEYS, NKEYS + 1, 1000000, SIZE_MAX / 2, SIZE_MAX};
+    store_t *own = st;
+    for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+        /* A handle of its own: each limit is its first reverse scan. */
+        ck_assert_int_eq(store_attach(reg.path, &st), STORE_OK);
+        for (int rev = 1; rev >= 0; rev--) {
+            store_range_t q = {.lo = incl("a"), .limit = limits[l], .reverse = rev};
+            char label[64];
+            snprintf(label, sizeof(label), "limit %zu (%s)", limits[l], rev ? "reverse" : "forward");
+            expect_span(&q, 2, NKEYS - 1, label);
+            q.lo = open_;
+            expect_span(&q, 0, NKEYS - 1, label);
+        }
+        store_close(st);
+    }
+    st = own;
+}
+END_TEST
+
 static bool has_prefix(const key_t_ *k, const char *p, size_t plen)
 {
     return k->len >= plen && (plen == 0 || memcmp(k->k, p, plen) == 0);
@@ -371,6 +395,7 @@ static Suite *range_suite(void)
     tcase_add_checked_fixture(tc, setup_keys, teardown);
     tcase_add_test(tc, bounds);
     tcase_add_test(tc, max_bytes);
+    tcase_add_test(tc, huge_limits);
     tcase_add_test(tc, prefix_ranges);
     suite_add_tcase(s, tc);
     tc = tcase_create("empty");
