@@ -439,6 +439,62 @@ START_TEST(write_lock_commit_and_savepoints)
 }
 END_TEST
 
+/* Fills one critical section until the undo journal has no room: the
+ * operation that would overflow it is refused with nothing changed, the
+ * earlier ones stand, and commit (which frees deferred space through the
+ * journal) or abort still work. */
+static unsigned fill_section(const char *fmt, bool del, unsigned from)
+{
+    char k[16];
+    unsigned n = 0;
+    store_err_t err;
+    for (;; n++) {
+        snprintf(k, sizeof(k), fmt, from + n);
+        err = del ? store_delete_locked(st, k, strlen(k)) : store_put_locked(st, k, strlen(k), "v", 1, NULL, NULL);
+        if (err != STORE_OK)
+            break;
+    }
+    ck_assert_msg(err == STORE_TXN_TOO_BIG, "after %u operations: %s", n, store_strerror(err));
+    ck_assert_msg(strstr(store_error_detail(), "journal") != NULL, "detail: %s", store_error_detail());
+    ck_assert_int_eq(store_exists(st, k, strlen(k)), del ? STORE_OK : STORE_NOT_FOUND);
+    return n;
+}
+
+START_TEST(section_outgrows_journal)
+{
+    char k[16];
+    ck_assert_int_eq(store_write_lock(st), STORE_OK);
+    unsigned puts = fill_section("j%05u", false, 0);
+    ck_assert_uint_gt(puts, 500);
+    tu_ck_check(st);
+    store_write_unlock(st);
+    ck_assert_uint_eq(store_count(st), puts);
+    tu_ck_check(st);
+
+    ck_assert_int_eq(store_write_lock(st), STORE_OK);
+    unsigned dels = fill_section("j%05u", true, 0);
+    ck_assert_uint_gt(dels, 100);
+    store_write_unlock(st); /* frees every deferred item */
+    ck_assert_uint_eq(store_count(st), puts - dels);
+    snprintf(k, sizeof(k), "j%05u", dels - 1);
+    expect_absent(k);
+    snprintf(k, sizeof(k), "j%05u", dels);
+    expect_s(k, "v");
+    tu_ck_check(st);
+
+    store_stats_t s0, s1;
+    ck_assert_int_eq(store_stats(st, &s0), STORE_OK);
+    ck_assert_int_eq(store_write_lock(st), STORE_OK);
+    fill_section("a%05u", false, 0);
+    store_write_abort(st);
+    ck_assert_int_eq(store_stats(st, &s1), STORE_OK);
+    expect_same_stats(&s0, &s1);
+    expect_absent("a00000");
+    /* A section fits again at once. */
+    ck_assert_int_eq(put_s("after", "x", 0, 0, 0, NULL), STORE_OK);
+}
+END_TEST
+
 START_TEST(clear_empties_everything)
 {
     store_stats_t fresh;
@@ -482,6 +538,7 @@ static Suite *write_suite(void)
     tcase_add_test(tc, expire_keeps_values);
     tcase_add_test(tc, write_abort_rolls_back);
     tcase_add_test(tc, write_lock_commit_and_savepoints);
+    tcase_add_test(tc, section_outgrows_journal);
     tcase_add_test(tc, clear_empties_everything);
     suite_add_tcase(s, tc);
     return s;
