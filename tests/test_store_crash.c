@@ -21,6 +21,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -657,6 +658,52 @@ START_TEST(chained_deaths)
 }
 END_TEST
 
+/* A process that dies holding the mutex outside any critical section (a
+ * reader's fallback, store_stats) leaves nothing to undo; and a repairer
+ * that dies half-way through its rollback is repaired in turn, because
+ * rollback is idempotent. White-box: the children use the mutex and the
+ * journal directly. */
+START_TEST(deaths_outside_and_during_repair)
+{
+    tu_region_t r;
+    store_t *st = tu_ck_create(&r, "crash", 64 * MiB, 4 * MiB);
+    tu_fake_now = NOW;
+    store_set_clock(st, tu_fake_clock);
+    expect_t x;
+    populate(st, &x);
+    memset(sh, 0, sizeof(*sh));
+    for (int k = 0; k < 3; k++) {
+        pid_t pid = tu_ck_fork();
+        if (pid == 0 && k == 0) { /* dies holding the mutex, sequence even */
+            alarm(60);
+            if (pthread_mutex_lock(&st->hdr->mutex) != 0)
+                _exit(1);
+            kill(getpid(), SIGKILL);
+        } else if (pid == 0 && k == 1) { /* dies in a transaction */
+            writer_child(st, &scen[SC_TXN], STORE_CP_FREEING, 0);
+        } else if (pid == 0) { /* repairs half of it, then dies */
+            alarm(60);
+            if (pthread_mutex_lock(&st->hdr->mutex) != EOWNERDEAD)
+                _exit(1);
+            uint64_t len = st->hdr->journal_len;
+            for (uint64_t i = len; i > len / 2; i--)
+                memcpy(st->base + st->journal[i - 1].offset, &st->journal[i - 1].old, 8);
+            kill(getpid(), SIGKILL);
+        }
+        int status = tu_ck_wait(pid);
+        ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child %d did not die", k);
+        if (k == 0)
+            expect_repaired(st, 1, "death outside a section");
+    }
+    ck_assert_uint_gt(st->hdr->journal_len, 1);
+    expect_repaired(st, 2, "death during repair"); /* the half repair counted none */
+    expect_model(st, &x, "death during repair");
+    continue_writes(st, &x, "death during repair");
+    tu_model_free(&x.m);
+    tu_ck_destroy(&r);
+}
+END_TEST
+
 /* A clear is too big to journal: a writer that dies inside one leaves a
  * redo marker, and the next locker finishes the clear. White-box: the
  * child writes the marker as store_clear() does, then dies. */
@@ -702,6 +749,7 @@ static Suite *crash_suite(void)
     tcase_add_loop_test(tc, crash_at_point, STORE_CP_NONE + 1, STORE_CP_COUNT);
     tcase_add_loop_test(tc, reader_survives_writer_death, STORE_CP_NONE + 1, STORE_CP_COUNT);
     tcase_add_test(tc, chained_deaths);
+    tcase_add_test(tc, deaths_outside_and_during_repair);
     tcase_add_test(tc, clear_finished_after_death);
     suite_add_tcase(s, tc);
     return s;
