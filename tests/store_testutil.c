@@ -331,9 +331,10 @@ bool tu_robust_mutex_works(char *why, size_t whylen)
             snprintf(why, whylen, "probe child could not lock the mutex");
         } else {
             struct timespec dl;
-            clock_gettime(CLOCK_REALTIME, &dl);
+            rc = clock_gettime(CLOCK_REALTIME, &dl) == 0 ? 0 : errno;
             dl.tv_sec += 3;
-            rc = pthread_mutex_timedlock(mu, &dl);
+            if (rc == 0)
+                rc = pthread_mutex_timedlock(mu, &dl);
             ok = rc == EOWNERDEAD;
             if (!ok)
                 snprintf(why, whylen, "locking a mutex whose owner died gave '%s', not EOWNERDEAD "
@@ -343,7 +344,8 @@ bool tu_robust_mutex_works(char *why, size_t whylen)
         }
         pthread_mutex_destroy(mu);
     }
-    munmap(mu, sizeof(*mu));
+    if (munmap(mu, sizeof(*mu)) != 0 && ok)
+        return snprintf(why, whylen, "munmap: %s", strerror(errno)), false;
     return ok;
 }
 

@@ -513,7 +513,7 @@ static bool reader_progress(pid_t rpid, uint64_t n, int *status)
         if (r == rpid)
             return false;
         struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
+        ck_assert_msg(nanosleep(&ts, NULL) == 0 || errno == EINTR, "nanosleep: %s", strerror(errno));
     }
     return true;
 }
@@ -679,6 +679,7 @@ START_TEST(deaths_outside_and_during_repair)
             if (pthread_mutex_lock(&st->hdr->mutex) != 0)
                 _exit(1);
             kill(getpid(), SIGKILL);
+            _exit(2);
         } else if (pid == 0 && k == 1) { /* dies in a transaction */
             writer_child(st, &scen[SC_TXN], STORE_CP_FREEING, 0);
         } else if (pid == 0) { /* repairs half of it, then dies */
@@ -689,6 +690,7 @@ START_TEST(deaths_outside_and_during_repair)
             for (uint64_t i = len; i > len / 2; i--)
                 memcpy(st->base + st->journal[i - 1].offset, &st->journal[i - 1].old, 8);
             kill(getpid(), SIGKILL);
+            _exit(2);
         }
         int status = tu_ck_wait(pid);
         ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child %d did not die", k);

@@ -64,7 +64,8 @@ __attribute__((format(printf, 2, 3), noreturn)) static void child_fail(int id, c
 static double mono_now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        abort();
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 

@@ -2,8 +2,8 @@
  * test_store_unit.c — unit tests of the store's region lifetime and
  * allocator: size parsing, create (mode, size limits, O_EXCL), attach
  * validation of corrupted, foreign and truncated files, allocator
- * statistics, out-of-memory behaviour, large values and hash growth across
- * incremental rehash.
+ * statistics, out-of-memory behaviour, large values, hash growth across
+ * incremental rehash, and reads and checks of deliberately damaged regions.
  */
 #include "config.h"
 
