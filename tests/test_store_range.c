@@ -392,6 +392,7 @@ static Suite *range_suite(void)
 {
     Suite *s = suite_create("store-range");
     TCase *tc = tcase_create("fixture");
+    tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup_keys, teardown);
     tcase_add_test(tc, bounds);
     tcase_add_test(tc, max_bytes);

@@ -728,6 +728,7 @@ static Suite *unit_suite(void)
 {
     Suite *s = suite_create("store-unit");
     TCase *tc = tcase_create("region");
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, parse_size);
     tcase_add_test(tc, create_mode_and_size);
     tcase_add_test(tc, create_refuses_bad_options);
