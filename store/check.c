@@ -21,6 +21,8 @@ typedef struct {
     size_t nitems, cap;
     uint64_t requested, footprint, hash_bytes, free_pages;
     uint64_t cls_used[STORE_MAX_CLASSES], cls_free[STORE_MAX_CLASSES], cls_runs[STORE_MAX_CLASSES];
+    struct pending_free *pending; /* the caller's deferred frees, by ref */
+    size_t npending;
     char *report;
     size_t report_len;
 } check_t;
@@ -64,13 +66,44 @@ static bool known_item(const check_t *k, ref_t ref)
     return lo < k->nitems && k->items[lo] == ref;
 }
 
+static int cmp_pending(const void *a, const void *b)
+{
+    ref_t x = ((const struct pending_free *)a)->ref, y = ((const struct pending_free *)b)->ref;
+    return x < y ? -1 : x > y;
+}
+
+/* Space the caller unlinked in its own critical section stays allocated
+ * until commit (write.c): it is used, but in no index. */
+static bool collect_pending(check_t *k)
+{
+    const store_t *st = k->st;
+    if (!st->in_write || st->npending == 0)
+        return true;
+    k->pending = malloc(st->npending * sizeof(*k->pending));
+    if (k->pending == NULL)
+        return false;
+    memcpy(k->pending, st->pending, st->npending * sizeof(*k->pending));
+    k->npending = st->npending;
+    qsort(k->pending, k->npending, sizeof(*k->pending), cmp_pending);
+    return true;
+}
+
+static const struct pending_free *find_pending(const check_t *k, ref_t ref)
+{
+    struct pending_free key = {.ref = ref};
+    return k->npending ? bsearch(&key, k->pending, k->npending, sizeof(key), cmp_pending) : NULL;
+}
+
 static store_err_t check_item(check_t *k, ref_t ref, iview_t *v)
 {
     if (!item_load(k->st, ref, v))
         return bad(k, "item at ref %u has an invalid header", ref);
     if (v->hash != hash_key(v->key, v->klen))
         return bad(k, "item at ref %u: stored hash does not match its key", ref);
-    if (!add_item(k, ref))
+    const struct pending_free *p = find_pending(k, ref);
+    if (p != NULL && !(p->is_item && p->amount == v->size))
+        return bad(k, "item at ref %u does not match its deferred free", ref);
+    if (p == NULL && !add_item(k, ref))
         return bad(k, "out of process memory");
     k->requested += v->size;
     k->footprint += alloc_footprint(k->st->hdr, v->size);
@@ -145,10 +178,15 @@ static uint64_t check_run(check_t *k, uint64_t p, store_err_t *err)
     } else if (desc == PAGE_DESC_HASH) {
         ref_t ref = page_ref(st, p);
         int t = h->tab[0].table == ref ? 0 : h->tab[1].table == ref && h->rehashing ? 1 : -1;
-        if (t < 0)
+        const struct pending_free *pf = t < 0 ? find_pending(k, ref) : NULL;
+        if (t < 0 && (pf == NULL || pf->is_item))
             return *err = bad(k, "hash table pages at %llu belong to no table", (unsigned long long)p), 0;
-        n = pages_for(4ull << h->tab[t].log2);
-        k->hash_bytes += n * STORE_PAGE;
+        if (pf != NULL) { /* an old table whose free waits for commit */
+            n = pf->amount;
+        } else {
+            n = pages_for(4ull << h->tab[t].log2);
+            k->hash_bytes += n * STORE_PAGE;
+        }
         *err = check_run_tail(k, p, n);
     } else {
         *err = bad(k, "used page %llu has descriptor %u", (unsigned long long)p, desc);
@@ -308,11 +346,12 @@ store_err_t store_check(store_t *st, char *report, size_t report_len)
     bool locked_here = !st->in_write;
     store_err_t err = locked_here ? sync_lock(st) : STORE_OK;
     if (err == STORE_OK) {
-        err = check_locked(k);
+        err = collect_pending(k) ? check_locked(k) : bad(k, "out of process memory");
         if (locked_here)
             sync_unlock(st);
     }
     free(k->items);
+    free(k->pending);
     free(k);
     return err;
 }

@@ -133,6 +133,8 @@ static bool refs_reserve(struct store *st, size_t n)
 {
     if (st->cap_refs >= n)
         return true;
+    if (n > SIZE_MAX / sizeof(ref_t))
+        return false;
     ref_t *r = realloc(st->refs, n * sizeof(ref_t));
     if (r == NULL)
         return false;
@@ -161,6 +163,8 @@ static int visit_collect(range_ctx_t *c, const iview_t *v)
 static int emit_collected(struct store *st, range_ctx_t *c, const collect_t *k)
 {
     uint64_t have = k->cap && k->n > k->cap ? k->cap : k->n;
+    if (c->q->limit && have > c->q->limit)
+        have = c->q->limit;
     for (uint64_t i = 0; i < have; i++) {
         uint64_t idx = k->n - 1 - i;
         iview_t v;
@@ -177,6 +181,10 @@ static int reverse_pass(struct store *st, range_ctx_t *c, bool locked)
 {
     const store_range_t *q = c->q;
     collect_t k = {q->limit, 0};
+    /* A limit of at least the item count cannot bind: collect the whole
+     * range rather than size the ring by the limit, which may be huge. */
+    if (k.cap >= LD64(&st->hdr->items))
+        k.cap = 0;
     if (k.cap && !refs_reserve(st, k.cap))
         return store_fail(STORE_NOMEM, "out of process memory for a reverse range");
     c->collect = &k;
