@@ -62,13 +62,19 @@ void store_write_abort(store_t *st)
     end_section(st);
 }
 
-/* Every change of one critical section carries the same LSN: the section
- * is one record in the log, applied all or nothing. */
-static uint64_t section_lsn(store_t *st)
+/* Every change of one critical section carries the same LSN, fixed by its
+ * first successful change: the section is one record in the log, applied
+ * all or nothing. section_lsn() is the LSN a change would get;
+ * section_took() fixes it once the change succeeded. */
+static uint64_t section_lsn(const store_t *st)
+{
+    return st->sec_lsn ? st->sec_lsn : st->hdr->next_lsn + 1;
+}
+
+static void section_took(store_t *st, uint64_t lsn)
 {
     if (st->sec_lsn == 0)
-        st->sec_lsn = st->hdr->next_lsn + 1;
-    return st->sec_lsn;
+        st->sec_lsn = lsn;
 }
 
 static store_err_t check_sizes(const store_t *st, size_t klen, size_t vlen)
@@ -281,6 +287,8 @@ store_err_t store_put_locked(store_t *st, const void *key, size_t klen, const vo
         err = put_replace(st, &p, &ov, link);
     if ((err = finish_op(st, err, mark, pmark, p.version)) != STORE_OK)
         return err;
+    if (!opt->version)
+        section_took(st, p.version);
     ring_log_put(st, key, klen, val, vlen, p.expiry, p.version);
     if (meta) {
         meta->version = p.version;
@@ -321,9 +329,11 @@ store_err_t store_delete_locked(store_t *st, const void *key, size_t klen)
     sl_unlink_locked(st, &ov, preds);
     jset64(st, &st->hdr->items, st->hdr->items - 1);
     err = alloc_defer_free_item(st, ov.ref, ov.size);
-    err = finish_op(st, err, mark, pmark, section_lsn(st));
+    uint64_t version = section_lsn(st);
+    err = finish_op(st, err, mark, pmark, version);
     if (err != STORE_OK)
         return err;
+    section_took(st, version);
     ring_log_del(st, key, klen); /* an expired item's removal is logged too */
     return expired ? STORE_NOT_FOUND : STORE_OK;
 }
@@ -358,8 +368,10 @@ store_err_t store_expire_locked(store_t *st, const void *key, size_t klen, uint6
     jset64(st, (uint64_t *)((char *)it + sizeof(item_t)), expiry_ms);
     jset64(st, &it->version, version);
     err = finish_op(st, STORE_OK, 0, st->npending, version);
-    if (err == STORE_OK)
+    if (err == STORE_OK) {
+        section_took(st, version);
         ring_log_expire(st, key, klen, expiry_ms);
+    }
     return err;
 }
 

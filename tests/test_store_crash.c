@@ -328,40 +328,53 @@ typedef struct {
     uint64_t lsn;
 } expect_t;
 
-static void model_op(expect_t *x, const op_t *o)
+/* The LSN a change in the current section gets: all changes of one
+ * critical section share the LSN of its first successful one (store.h). */
+static uint64_t take_lsn(expect_t *x, uint64_t *sec)
+{
+    if (*sec == 0)
+        *sec = ++x->lsn;
+    return *sec;
+}
+
+/* Applies o to the model as a change of the section whose LSN is *sec
+ * (0 until a change in it succeeds). */
+static void model_op(expect_t *x, const op_t *o, uint64_t *sec)
 {
     size_t idx, kl = strlen(o->key);
     bool found = tu_model_find(&x->m, o->key, kl, &idx);
     tu_ent_t *e = found ? &x->m.e[idx] : NULL;
     switch (o->kind) {
     case OP_PUT:
-        tu_model_put(&x->m, o->key, kl, value_of(o), o->vlen, ++x->lsn, o->expiry);
+        tu_model_put(&x->m, o->key, kl, value_of(o), o->vlen, take_lsn(x, sec), o->expiry);
         break;
     case OP_DEL:
         if (found) {
             tu_model_del_at(&x->m, idx);
-            x->lsn++;
+            take_lsn(x, sec);
         }
         break;
     case OP_EXPIRE:
         if (found && tu_model_live(e, NOW) && !(e->expiry == 0 && o->expiry == 0)) {
             e->expiry = o->expiry;
-            e->version = ++x->lsn;
+            e->version = take_lsn(x, sec);
         }
         break;
     case OP_CLEAR:
         tu_model_free(&x->m);
-        x->lsn++;
+        take_lsn(x, sec);
         break;
     }
 }
 
 static void model_units(expect_t *x, const scenario_t *s, int from, int to)
 {
-    for (int u = from; u < to; u++)
+    for (int u = from; u < to; u++) {
+        uint64_t sec = 0; /* a unit is one critical section */
         if (!s->units[u].aborted)
             for (int i = 0; i < s->units[u].nops; i++)
-                model_op(x, &s->units[u].ops[i]);
+                model_op(x, &s->units[u].ops[i], &sec);
+    }
 }
 
 /* The base keys b0000..b1019, tagged with their number. */
@@ -372,7 +385,8 @@ static void populate(store_t *st, expect_t *x)
         op_t o = {OP_PUT, "", base_vlen(i), base_expiry(i), i};
         snprintf(o.key, sizeof(o.key), "%s", bkey(i));
         TU_ASSERT(run_op(st, &o, false) == STORE_OK, "base put %s: %s", o.key, store_error_detail());
-        model_op(x, &o);
+        uint64_t sec = 0;
+        model_op(x, &o, &sec);
     }
 }
 
@@ -452,12 +466,15 @@ static void continue_writes(store_t *st, expect_t *x, const char *label)
     }
     for (int n = 0; n < more.nunits; n++) {
         const unit_t *u = &more.units[n];
+        uint64_t sec = 0;
         if (u->txn)
             ck_assert_int_eq(store_write_lock(st), STORE_OK);
         for (int i = 0; i < u->nops; i++) {
             store_err_t want = expected_rc(x, &u->ops[i]), err = run_op(st, &u->ops[i], u->txn);
             ck_assert_msg(err == want, "%s: write after repair (%s): %s", label, u->ops[i].key, store_strerror(err));
-            model_op(x, &u->ops[i]);
+            if (!u->txn)
+                sec = 0; /* each write its own section */
+            model_op(x, &u->ops[i], &sec);
         }
         if (u->txn)
             store_write_unlock(st);

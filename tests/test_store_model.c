@@ -32,6 +32,7 @@ typedef struct {
     int step;
     const char *op;
     bool locked; /* inside store_write_lock() */
+    uint64_t sec; /* the section's LSN once a change in it succeeded (store.h) */
     char pool[POOL][12];
     size_t pool_len[POOL];
     char key[16], key2[16];
@@ -141,6 +142,21 @@ static void random_put_opts(world_t *w, const tu_ent_t *e, store_put_opts_t *o)
         o->version = w->lsn + tu_below(&w->rng, 4);
 }
 
+/* The version a change gets: the changes of one critical section share
+ * the LSN of its first successful change; a lone change takes the next. */
+static uint64_t next_version(const world_t *w)
+{
+    return w->locked && w->sec ? w->sec : w->lsn + 1;
+}
+
+static void took_version(world_t *w, uint64_t v)
+{
+    if (w->locked && !w->sec)
+        w->sec = v;
+    if (v > w->lsn)
+        w->lsn = v;
+}
+
 static void op_put(world_t *w)
 {
     w->op = "put";
@@ -160,9 +176,13 @@ static void op_put(world_t *w)
     if (err != STORE_OK)
         return;
     uint64_t expiry = (o.flags & STORE_PUT_KEEP_EXPIRY) ? (live ? e->expiry : 0) : o.expiry_ms;
-    uint64_t version = o.version ? o.version : w->lsn + 1;
-    if (version > w->lsn)
-        w->lsn = version;
+    uint64_t version = o.version ? o.version : next_version(w);
+    if (o.version) {
+        if (version > w->lsn)
+            w->lsn = version;
+    } else {
+        took_version(w, version);
+    }
     EXPECT(w, meta.version == version && meta.expiry_ms == expiry && meta.vlen == vlen,
            "meta %llu/%llu/%u, want %llu/%llu/%zu", (unsigned long long)meta.version,
            (unsigned long long)meta.expiry_ms, meta.vlen, (unsigned long long)version, (unsigned long long)expiry,
@@ -182,7 +202,7 @@ static void op_delete(world_t *w)
     EXPECT(w, err == want, "%s, want %s", store_strerror(err), store_strerror(want));
     if (found) { /* an expired item is removed all the same: a change */
         tu_model_del_at(&w->m, idx);
-        w->lsn++;
+        took_version(w, next_version(w));
     }
 }
 
@@ -199,7 +219,8 @@ static void op_expire(world_t *w)
     EXPECT(w, err == want, "%s, want %s", store_strerror(err), store_strerror(want));
     if (live && !(e->expiry == 0 && exp == 0)) {
         e->expiry = exp;
-        e->version = ++w->lsn;
+        e->version = next_version(w);
+        took_version(w, e->version);
     }
 }
 
@@ -368,6 +389,7 @@ static void op_txn(world_t *w)
     tu_model_copy(&saved, &w->m);
     uint64_t saved_lsn = w->lsn;
     w->locked = true;
+    w->sec = 0;
     for (uint64_t i = 0, n = 1 + tu_below(&w->rng, 10); i < n; i++) {
         ops[tu_below(&w->rng, sizeof(ops) / sizeof(ops[0]))](w);
         if (i % 4 == 3)
