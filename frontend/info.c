@@ -100,7 +100,9 @@ static int info_keyspace(conn_t *c, struct evbuffer *out)
     uint64_t n = store_count(exec_store(c));
     if (n == 0)
         return evbuffer_add_printf(out, "# Keyspace\r\n\r\n");
-    return evbuffer_add_printf(out, "# Keyspace\r\ndb0:keys=%llu\r\n\r\n", (unsigned long long)n);
+    /* Redis's form: clients (redis-py's parse_info) need the commas. Keys
+     * with an expiry are not counted yet. */
+    return evbuffer_add_printf(out, "# Keyspace\r\ndb0:keys=%llu,expires=0,avg_ttl=0\r\n\r\n", (unsigned long long)n);
 }
 
 typedef struct {

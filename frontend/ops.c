@@ -60,7 +60,7 @@ bool ops_parse_i64(const char *s, size_t len, int64_t *out)
 
 bool ops_parse_double(const char *s, size_t len, long double *out)
 {
-    char buf[128];
+    char buf[5 * 1024]; /* Redis's MAX_LONG_DOUBLE_CHARS: INCRBYFLOAT's own results fit */
     if (len == 0 || len >= sizeof(buf) || isspace((unsigned char)s[0]))
         return false;
     memcpy(buf, s, len);

@@ -105,7 +105,7 @@ static int do_incrbyfloat(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
     long double d;
     if (!ops_parse_double(arg(cmd, 1)->ptr, arg(cmd, 1)->len, &d))
         return resp_reply_error(out, "ERR value is not a valid float");
-    char buf[64];
+    char buf[5 * 1024]; /* Redis's MAX_LONG_DOUBLE_CHARS: any finite long double fits */
     size_t n;
     ops_status_t rc = ops_incrbyfloat(exec_store(c), arg(cmd, 0)->ptr, arg(cmd, 0)->len, d, buf, sizeof(buf), &n);
     return rc == OPS_OK ? resp_reply_bulk(out, buf, n) : resp_reply_ops_error(out, exec_store(c), rc);
@@ -158,6 +158,8 @@ static int do_getdel_getex(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
     return rc == OPS_OK ? resp_reply_bulk(out, v->data, v->len) : resp_reply_ops_error(out, st, rc);
 }
 
+static int do_strlen_getrange(conn_t *c, const cmd_t *cmd, struct evbuffer *out);
+
 static int do_append_setrange(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 {
     store_t *st = exec_store(c);
@@ -171,6 +173,8 @@ static int do_append_setrange(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
             return resp_reply_error(out, NOT_INT);
         if (off < 0)
             return resp_reply_error(out, "ERR offset is out of range");
+        if (arg(cmd, 2)->len == 0) /* nothing to write: the length as it is, whatever the offset (Redis) */
+            return do_strlen_getrange(c, &(cmd_t){.id = CMD_STRLEN, .argc = 1, .argv = cmd->argv}, out);
         rc = ops_setrange(st, arg(cmd, 0)->ptr, arg(cmd, 0)->len, (uint64_t)off, arg(cmd, 2)->ptr, arg(cmd, 2)->len,
                           &len);
     }

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,9 +23,20 @@ static bool word_is(const cmd_arg_t *a, const char *w)
     return a->len == strlen(w) && strncasecmp(a->ptr, w, a->len) == 0;
 }
 
-static int do_auth(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
+/* exec_auth, with Redis's rule for a server without a password: the
+ * default user has none, so "AUTH default <anything>" succeeds and any
+ * other user is a wrong password; only the one-word form is an error. */
+static int auth(conn_t *c, const cmd_t *cmd)
 {
     int r = exec_auth(c, cmd);
+    if (r < 0 && cmd->argc == 2)
+        r = cmd->argv[0].len == 7 && memcmp(cmd->argv[0].ptr, "default", 7) == 0;
+    return r;
+}
+
+static int do_auth(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
+{
+    int r = auth(c, cmd);
     if (r < 0)
         return resp_reply_error(out, "ERR AUTH <password> called without any password configured for the default "
                                      "user. Are you sure your configuration is correct?");
@@ -32,19 +45,23 @@ static int do_auth(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 
 static bool valid_name(const cmd_arg_t *a)
 {
-    if (a->len > RESP_CLIENT_NAME_MAX)
-        return false;
     for (size_t i = 0; i < a->len; i++)
         if (a->ptr[i] < '!' || a->ptr[i] > '~')
             return false;
     return true;
 }
 
-/* Returns 0 (name set, nothing written) or 1 (an error reply was written). */
+/* Returns 0 (name set, nothing written) or 1 (an error reply was written).
+ * Redis has no length limit; fickle keeps names to RESP_CLIENT_NAME_MAX
+ * bytes and says so rather than blaming the characters. */
 static int set_name(resp_state_t *s, const cmd_arg_t *a, struct evbuffer *out)
 {
     if (!valid_name(a)) {
         resp_reply_error(out, "ERR Client names cannot contain spaces, newlines or special characters.");
+        return 1;
+    }
+    if (a->len > RESP_CLIENT_NAME_MAX) {
+        resp_reply_errorf(out, "ERR Client names are limited to %d bytes", RESP_CLIENT_NAME_MAX);
         return 1;
     }
     memcpy(s->name, a->ptr, a->len);
@@ -86,8 +103,8 @@ static int do_hello(conn_t *c, resp_state_t *s, const cmd_t *cmd, struct evbuffe
     const cmd_arg_t *name = NULL;
     for (size_t i = 1; i < cmd->argc; i++) {
         if (word_is(&cmd->argv[i], "auth") && i + 2 < cmd->argc) {
-            cmd_t auth = {.id = CMD_AUTH, .argc = 2, .argv = &cmd->argv[i + 1]};
-            if (exec_auth(c, &auth) != 1)
+            cmd_t login = {.id = CMD_AUTH, .argc = 2, .argv = &cmd->argv[i + 1]};
+            if (auth(c, &login) != 1)
                 return resp_reply_error(out, WRONGPASS);
             i += 2;
         } else if (word_is(&cmd->argv[i], "setname") && i + 1 < cmd->argc) {
@@ -146,7 +163,8 @@ static int do_command(const cmd_t *cmd, struct evbuffer *out)
         return 0;
     }
     if (word_is(&cmd->argv[0], "count"))
-        return resp_reply_int(out, (int64_t)n);
+        return cmd->argc == 1 ? resp_reply_int(out, (int64_t)n)
+                              : resp_reply_error(out, "ERR wrong number of arguments for 'command|count' command");
     if (word_is(&cmd->argv[0], "docs")) /* no docs yet: an empty map, which redis-cli accepts */
         return resp_reply_array(out, 0);
     return resp_reply_errorf(out, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.", (int)cmd->argv[0].len,
@@ -342,15 +360,17 @@ static int scan_options(const cmd_t *cmd, const cmd_arg_t **match, int64_t *coun
 static int do_scan(conn_t *c, resp_state_t *s, const cmd_t *cmd, struct evbuffer *out)
 {
     const cmd_arg_t *cur = &cmd->argv[0], *match = NULL;
-    char digits[24];
-    uint64_t cursor = 0;
+    char digits[64];
     char *end;
-    if (cur->len == 0 || cur->len >= sizeof(digits) || cur->ptr[0] == '-')
+    /* Redis's rule (strtoul): no leading space, nothing after the digits,
+     * no overflow; a negative cursor wraps round, as there. */
+    if (cur->len >= sizeof(digits))
         return resp_reply_error(out, "ERR invalid cursor");
     memcpy(digits, cur->ptr, cur->len);
     digits[cur->len] = '\0';
-    cursor = strtoull(digits, &end, 10);
-    if (*end)
+    errno = 0;
+    uint64_t cursor = strtoull(digits, &end, 10);
+    if (isspace((unsigned char)digits[0]) || *end || errno == ERANGE)
         return resp_reply_error(out, "ERR invalid cursor");
     int64_t count = 10;
     bool type_ok = true;
@@ -359,20 +379,20 @@ static int do_scan(conn_t *c, resp_state_t *s, const cmd_t *cmd, struct evbuffer
     store_range_t q = {.keys_only = true, .limit = (size_t)count};
     exec_scratch_t *sc = exec_scratch(c);
     size_t got = 0;
-    if (scan_resume(c, s, cursor, &q)) {
+    bool resumed = scan_resume(c, s, cursor, &q);
+    if (resumed) {
         store_err_t err = store_range(exec_store(c), &q, &sc->rows);
         if (err != STORE_OK)
             return resp_reply_ops_error(out, exec_store(c), ops_from_store(err));
         got = sc->rows.count;
-    } else {
-        sc->rows.count = 0;
     }
     struct evbuffer *keys = evbuffer_new();
     if (keys == NULL)
         return -1;
     size_t pos = 0, n = 0;
     store_row_t row, last = {0};
-    while (store_rows_next(&sc->rows, &pos, &row)) {
+    /* Past the end: no rows (the worker's scratch rows are another query's). */
+    while (resumed && store_rows_next(&sc->rows, &pos, &row)) {
         last = row;
         if (type_ok && (!match || ops_glob_match(match->ptr, match->len, row.key, row.klen, false)))
             n++, resp_reply_bulk(keys, row.key, row.klen);
