@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -59,4 +60,17 @@ bool runtime_settings_read(runtime_t *rt, uint32_t *gen, runtime_settings_t *out
         *gen = g;
         return true;
     }
+}
+
+void runtime_wake_persister(runtime_t *rt)
+{
+    /* Our commit (a release store) must be visible before we read the
+     * flag, and the persister sets the flag before it looks at the ring:
+     * with a full fence on both sides, one of us sees the other. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (rt->wake_fd < 0 || !atomic_load_explicit(&rt->persister.sleeping, memory_order_relaxed))
+        return;
+    uint64_t one = 1;
+    ssize_t w = write(rt->wake_fd, &one, sizeof(one));
+    (void)w; /* EAGAIN: the counter is already non-zero, it will wake anyway */
 }

@@ -26,7 +26,20 @@ typedef struct {
     _Atomic uint64_t net_in;
     _Atomic uint64_t net_out;
     _Atomic int32_t pid;
+    _Atomic uint32_t durable_waiting; /* connections parked for durability (fsync always) */
 } worker_stats_t;
+
+/* The persister's counters and its sleep flag (written by it only). */
+typedef struct {
+    alignas(64) _Atomic int32_t pid;
+    _Atomic uint32_t sleeping;        /* waiting on its eventfd: writers wake it */
+    _Atomic uint64_t records, bytes;  /* written to the log since start */
+    _Atomic uint64_t fsyncs;
+    _Atomic uint64_t fsync_last_us, fsync_max_us;
+    _Atomic uint64_t last_write_ms;   /* CLOCK_REALTIME of the last append */
+    _Atomic uint64_t disk_lsn;        /* last LSN written to the log */
+    _Atomic uint64_t restarts;
+} persister_stats_t;
 
 /* Settings the supervisor can change at run time (SIGHUP). Written by the
  * supervisor only, between two increments of gen (odd while writing);
@@ -47,6 +60,10 @@ typedef struct {
     uint16_t port, resp_port; /* as bound (port 0 in tests becomes the real one) */
     char fsync[16];           /* the durability policy, for INFO */
     runtime_settings_t settings;
+    persister_stats_t persister;
+    int wake_fd;              /* eventfd: wakes the persister (fds are inherited) */
+    int durable_fds[RUNTIME_MAX_WORKERS]; /* eventfds: persister -> worker i */
+    uint32_t fsync_always;    /* workers hold write replies until durable */
     worker_stats_t workers[RUNTIME_MAX_WORKERS];
 } runtime_t;
 
@@ -55,6 +72,10 @@ runtime_t *runtime_create(unsigned nworkers);
 
 /* Supervisor: publishes new settings. */
 void runtime_settings_write(runtime_t *rt, const runtime_settings_t *s);
+
+/* Writer, after a commit: wakes the persister if it sleeps (one eventfd
+ * write only when it does). */
+void runtime_wake_persister(runtime_t *rt);
 
 /* Worker: copies the settings into *out if they changed since *gen.
  * Returns true if *out was updated. */

@@ -19,6 +19,8 @@ bool conn_output_full(const conn_t *c)
     return limit && evbuffer_get_length(bufferevent_get_output(c->bev)) >= limit;
 }
 
+static void unpark(conn_t *c);
+
 static void unlink_conn(conn_t *c)
 {
     worker_t *w = c->w;
@@ -42,6 +44,10 @@ void conn_close(conn_t *c, const char *why)
 {
     log_msg(LOG_DEBUG, "client id=%llu %s closed: %s", (unsigned long long)c->id, c->peer, why);
     unlink_conn(c);
+    if (c->parked)
+        unpark(c);
+    if (c->held)
+        evbuffer_free(c->held);
     if (c->pstate)
         c->proto->state_free(c->pstate);
     bufferevent_free(c->bev); /* closes the socket */
@@ -117,6 +123,8 @@ proto_result_t conn_pump(conn_t *c, struct evbuffer *in, struct evbuffer *out, s
             }
         } else {
             res = p->run(c, &cmd, out);
+            if (cmd_info(cmd.id) & CMD_I_WRITE)
+                c->wrote = true;
         }
         evbuffer_drain(in, r.consumed); /* operands pointed into these bytes */
         if (res == PROTO_CLOSE)
@@ -125,14 +133,71 @@ proto_result_t conn_pump(conn_t *c, struct evbuffer *in, struct evbuffer *out, s
     return PROTO_CONTINUE;
 }
 
+static void park(conn_t *c, worker_t *w)
+{
+    c->parked = true;
+    c->wait_lsn = store_last_lsn(w->conf->store); /* covers every write of this batch */
+    c->park_prev = NULL;
+    c->park_next = w->parked;
+    if (w->parked)
+        w->parked->park_prev = c;
+    w->parked = c;
+    atomic_fetch_add_explicit(&w->stats->durable_waiting, 1, memory_order_release);
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+static void unpark(conn_t *c)
+{
+    worker_t *w = c->w;
+    if (c->park_prev)
+        c->park_prev->park_next = c->park_next;
+    else
+        w->parked = c->park_next;
+    if (c->park_next)
+        c->park_next->park_prev = c->park_prev;
+    c->parked = false;
+    atomic_fetch_sub_explicit(&w->stats->durable_waiting, 1, memory_order_relaxed);
+}
+
+/* Runs the protocol over the input. With --fsync always the replies go to
+ * a staging buffer first, and a batch that wrote is held back (parked)
+ * until the persister's fsync covers it. */
+static proto_result_t process(conn_t *c, struct evbuffer *in, struct evbuffer *out)
+{
+    worker_t *w = c->w;
+    bool hold = w->conf->runtime->fsync_always;
+    proto_result_t r = c->proto->process(c, in, hold ? w->stage : out);
+    bool wrote = c->wrote;
+    c->wrote = false;
+    if (wrote)
+        runtime_wake_persister(w->conf->runtime);
+    if (!hold)
+        return r;
+    if (wrote && evbuffer_get_length(w->stage) > 0) {
+        if (c->held == NULL && (c->held = evbuffer_new()) == NULL) {
+            evbuffer_drain(w->stage, evbuffer_get_length(w->stage));
+            log_msg(LOG_WARNING, "client id=%llu: out of memory holding replies", (unsigned long long)c->id);
+            return PROTO_CLOSE;
+        }
+        evbuffer_add_buffer(c->held, w->stage);
+        c->close_after_release = r == PROTO_CLOSE;
+        park(c, w);
+        return PROTO_CONTINUE;
+    }
+    evbuffer_add_buffer(out, w->stage);
+    return r;
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
     conn_t *c = arg;
     worker_t *w = c->w;
+    if (c->parked)
+        return; /* its input waits until its last batch is durable */
     struct evbuffer *in = bufferevent_get_input(bev), *out = bufferevent_get_output(bev);
     size_t before_in = evbuffer_get_length(in), before_out = evbuffer_get_length(out);
     c->last_ms = worker_now_ms();
-    proto_result_t r = c->proto->process(c, in, out);
+    proto_result_t r = process(c, in, out);
     atomic_fetch_add_explicit(&w->stats->net_in, before_in - evbuffer_get_length(in), memory_order_relaxed);
     size_t out_len = evbuffer_get_length(out);
     if (out_len > before_out)
@@ -156,6 +221,27 @@ static void read_cb(struct bufferevent *bev, void *arg)
         bufferevent_disable(bev, EV_READ);
 }
 
+void conn_release_durable(worker_t *w)
+{
+    uint64_t durable = store_durable_lsn(w->conf->store);
+    for (conn_t *c = w->parked, *next; c; c = next) {
+        next = c->park_next;
+        if (c->wait_lsn > durable)
+            continue;
+        unpark(c);
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        atomic_fetch_add_explicit(&w->stats->net_out, evbuffer_get_length(c->held), memory_order_relaxed);
+        evbuffer_add_buffer(out, c->held);
+        if (c->close_after_release) {
+            conn_close_after_flush(c);
+            continue;
+        }
+        bufferevent_enable(c->bev, EV_READ);
+        if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+            read_cb(c->bev, c); /* requests that arrived while it waited */
+    }
+}
+
 static void write_cb(struct bufferevent *bev, void *arg)
 {
     conn_t *c = arg;
@@ -163,7 +249,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
         write_drained_cb(bev, arg);
         return;
     }
-    if (!conn_output_full(c) && !c->w->stopping) {
+    if (!conn_output_full(c) && !c->w->stopping && !c->parked) {
         bufferevent_enable(bev, EV_READ);
         if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
             read_cb(bev, arg); /* requests that waited for room */

@@ -51,6 +51,15 @@ struct conn {
     uint64_t last_ms;    /* last request */
     bool authed;
     bool closing;        /* closes once the output is flushed */
+    bool wrote;          /* ran a write command in this read (conn_pump) */
+    /* --fsync always: replies to a batch that wrote wait here, and input
+     * waits unread, until the durable LSN reaches wait_lsn (group commit:
+     * one fsync releases every parked connection it covers). */
+    bool parked;
+    bool close_after_release;
+    uint64_t wait_lsn;
+    struct evbuffer *held;
+    conn_t *park_prev, *park_next;
     char peer[64];
     conn_t *prev, *next; /* worker's list of live connections */
 };
@@ -82,6 +91,9 @@ conn_t *conn_new(struct worker *w, int fd, const proto_t *proto, const char *pee
 /* Counts a close for a limit or a protocol error (INFO's
  * clients_closed_for_limits); the protocol then returns PROTO_CLOSE. */
 void conn_count_limit_close(conn_t *c);
+
+/* Worker: releases every parked connection the durable LSN now covers. */
+void conn_release_durable(struct worker *w);
 
 /* Closes now, dropping unsent output. `why` is logged at debug level. */
 void conn_close(conn_t *c, const char *why);

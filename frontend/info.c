@@ -89,6 +89,34 @@ static int info_stats(conn_t *c, struct evbuffer *out)
                                (unsigned long long)r.retries, (unsigned long long)r.fallbacks);
 }
 
+static int info_persistence(conn_t *c, struct evbuffer *out)
+{
+    runtime_t *rt = c->w->conf->runtime;
+    persister_stats_t *p = &rt->persister;
+    store_ring_stats_t r;
+    store_ring_stats(exec_store(c), &r);
+    uint64_t disk = atomic_load_explicit(&p->disk_lsn, memory_order_relaxed);
+    uint64_t last_write = atomic_load_explicit(&p->last_write_ms, memory_order_relaxed);
+    uint64_t lag = r.last_lsn > disk ? r.last_lsn - disk : 0;
+    uint64_t now = wall_ms();
+    return evbuffer_add_printf(
+        out,
+        "# Persistence\r\nloading:0\r\nfsync:%s\r\nlast_lsn:%llu\r\ndurable_lsn:%llu\r\nlog_lsn:%llu\r\n"
+        "ring_size:%llu\r\nring_used:%llu\r\nring_fill_pct:%.1f\r\npersister_pid:%d\r\npersister_restarts:%llu\r\n"
+        "persister_lag_records:%llu\r\npersister_lag_ms:%llu\r\nlog_records_written:%llu\r\n"
+        "log_bytes_written:%llu\r\nfsyncs:%llu\r\nfsync_last_us:%llu\r\nfsync_max_us:%llu\r\n\r\n",
+        rt->fsync, (unsigned long long)r.last_lsn, (unsigned long long)r.durable_lsn, (unsigned long long)disk,
+        (unsigned long long)r.size, (unsigned long long)r.used, r.size ? 100.0 * (double)r.used / (double)r.size : 0.0,
+        (int)atomic_load_explicit(&p->pid, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&p->restarts, memory_order_relaxed), (unsigned long long)lag,
+        (unsigned long long)(lag && last_write && now > last_write ? now - last_write : 0),
+        (unsigned long long)atomic_load_explicit(&p->records, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&p->bytes, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&p->fsyncs, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&p->fsync_last_us, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&p->fsync_max_us, memory_order_relaxed));
+}
+
 static int info_replication(conn_t *c, struct evbuffer *out)
 {
     (void)c;
@@ -112,7 +140,8 @@ typedef struct {
 
 static const section_t sections[] = {
     {"server", info_server}, {"clients", info_clients},         {"memory", info_memory},
-    {"stats", info_stats},   {"replication", info_replication}, {"keyspace", info_keyspace},
+    {"persistence", info_persistence}, {"stats", info_stats},
+    {"replication", info_replication}, {"keyspace", info_keyspace},
 };
 
 int exec_info(conn_t *c, const char *section, size_t slen, struct evbuffer *out)

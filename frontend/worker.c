@@ -144,6 +144,37 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
         log_msg(LOG_WARNING, "log_reopen: %s", strerror(errno));
 }
 
+/* The persister's eventfd says the durable LSN moved. */
+static void durable_cb(evutil_socket_t fd, short what, void *arg)
+{
+    worker_t *w = arg;
+    uint64_t v;
+    if ((what & EV_READ) && read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        log_msg(LOG_WARNING, "worker %u: read (durable eventfd): %s", w->conf->index, strerror(errno));
+    if (w->parked)
+        conn_release_durable(w);
+}
+
+/* --fsync always: the eventfd, plus a slow tick in case a wake-up was
+ * missed (the persister restarting, say). */
+static int setup_durability(worker_t *w)
+{
+    runtime_t *rt = w->conf->runtime;
+    if (!rt->fsync_always)
+        return 0;
+    int fd = rt->durable_fds[w->conf->index];
+    w->stage = evbuffer_new();
+    w->durable_ev = fd >= 0 ? event_new(w->base, fd, EV_READ | EV_PERSIST, durable_cb, w) : NULL;
+    w->durable_tick = event_new(w->base, -1, EV_PERSIST, durable_cb, w);
+    struct timeval tick = {0, 50 * 1000};
+    if (!w->stage || (fd >= 0 && (!w->durable_ev || event_add(w->durable_ev, NULL) != 0)) || !w->durable_tick ||
+        event_add(w->durable_tick, &tick) != 0) {
+        log_msg(LOG_WARNING, "worker %u: cannot set up durability events", w->conf->index);
+        return -1;
+    }
+    return 0;
+}
+
 static int setup(worker_t *w)
 {
     w->base = event_base_new();
@@ -169,7 +200,7 @@ static int setup(worker_t *w)
         log_msg(LOG_WARNING, "worker %u: cannot set up signal events", w->conf->index);
         return -1;
     }
-    return 0;
+    return setup_durability(w);
 }
 
 static void teardown(worker_t *w)
@@ -179,10 +210,12 @@ static void teardown(worker_t *w)
     for (size_t i = 0; i < w->conf->nlisteners; i++)
         if (w->listeners[i])
             evconnlistener_free(w->listeners[i]);
-    struct event *evs[] = {w->sigterm, w->sigint, w->sighup, w->grace};
+    struct event *evs[] = {w->sigterm, w->sigint, w->sighup, w->grace, w->durable_ev, w->durable_tick};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);
+    if (w->stage)
+        evbuffer_free(w->stage);
     if (w->base)
         event_base_free(w->base);
 }

@@ -45,6 +45,9 @@ typedef struct worker {
     uint64_t nconns;
     uint64_t next_id;
     exec_scratch_t scratch;      /* the executor's reusable buffers */
+    struct evbuffer *stage;      /* --fsync always: replies before they may go */
+    conn_t *parked;              /* connections waiting for durability */
+    struct event *durable_ev, *durable_tick;
     bool stopping;
     struct event *sigterm, *sigint, *sighup, *grace;
 } worker_t;

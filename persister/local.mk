@@ -14,3 +14,11 @@ persister_libfickle_persist_a_CFLAGS = $(AM_CFLAGS) $(ISAL_CFLAGS)
 
 # What a program linking the persister library also needs.
 PERSIST_LIBS = $(ISAL_LIBS)
+
+# The persister process's loop and the log directory scan (recovery,
+# `fickled --check`), linked into fickled.
+persister_libfickle_persist_a_SOURCES += \
+	persister/logscan.h \
+	persister/logscan.c \
+	persister/persister.h \
+	persister/persister.c

@@ -27,7 +27,9 @@ STORE_SOURCES = \
 	store/record.h \
 	store/record.c \
 	store/ring.h \
-	store/ring.c
+	store/ring.c \
+	store/replay.h \
+	store/replay.c
 
 noinst_LIBRARIES += store/libfickle_store.a store/libfickle_store_test.a
 store_libfickle_store_a_SOURCES = $(STORE_SOURCES)

@@ -46,6 +46,8 @@ static const opt_t opts[] = {
     {"max-value-size", T_SIZE, F(max_value_size), 1, STORE_MAX_VALUE_LIMIT, "largest value (default 16m)"},
     {"max-output", T_SIZE, F(max_output), 0, UINT64_MAX, "replies queued for one client before it is closed (default 64m, 0 = no limit)"},
     {"fsync", T_FSYNC, F(fsync), 0, 0, "always | everysec | no (default everysec)"},
+    {"ring-size", T_SIZE, F(ring_size), 0, STORE_MAX_REGION / 2, "change ring in the region (default: an eighth of --memory, enough for the largest value)"},
+    {"log-segment-size", T_SIZE, F(segment_size), 1u << 20, 1ull << 40, "roll log segments over at this size (default 64m)"},
     {"requirepass", T_STR, F(requirepass), 0, 0, "password clients must AUTH with"},
     {"maxclients", T_UINT, F(maxclients), 0, 1000000, "most connected clients, 0 = no limit (default 10000)"},
     {"timeout", T_UINT, F(timeout_s), 0, 100000000, "close clients idle this many seconds, 0 = never (default 0)"},
@@ -54,7 +56,8 @@ static const opt_t opts[] = {
     {"pidfile", T_STR, F(pidfile), 0, 0, "write the supervisor's pid here"},
     {"daemonize", T_BOOL, F(daemonize), 0, 0, "yes | no: detach from the terminal (default no)"},
     {"shutdown-grace", T_UINT, F(shutdown_grace_ms), 0, 600000, "ms clients get to finish at shutdown (default 5000)"},
-    {"check", T_FLAG, F(check_only), 0, 0, "verify the region and data directory, then exit"},
+    {"check", T_FLAG, F(check_only), 0, 0, "verify the region and the log, then exit"},
+    {"repair", T_FLAG, F(repair), 0, 0, "recover from a damaged log by keeping its longest valid prefix"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -72,6 +75,7 @@ void config_defaults(config_t *cfg)
     cfg->memory = 256ull << 20;
     cfg->max_value_size = STORE_DEFAULT_MAX_VALUE;
     cfg->max_output = 64ull << 20;
+    cfg->segment_size = 64ull << 20;
     cfg->fsync = FSYNC_EVERYSEC;
     cfg->maxclients = 10000;
     cfg->log_level = LOG_NOTICE;

@@ -24,6 +24,8 @@ typedef struct {
     uint64_t memory;        /* region bytes */
     uint64_t max_value_size;
     uint64_t max_output;    /* bytes of replies queued for one client */
+    uint64_t ring_size;     /* change ring bytes; 0 = sized from memory and max value */
+    uint64_t segment_size;  /* log segment rollover */
     fsync_policy_t fsync;
     char requirepass[256];
     uint32_t maxclients;
@@ -33,7 +35,8 @@ typedef struct {
     char pidfile[4096];
     char config_file[4096];
     bool daemonize;
-    bool check_only;        /* --check: verify the region and exit */
+    bool check_only;        /* --check: verify the region and the log, then exit */
+    bool repair;            /* --repair: keep the longest valid prefix of a damaged log */
     unsigned shutdown_grace_ms;
 } config_t;
 

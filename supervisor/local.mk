@@ -5,6 +5,7 @@ supervisor_fickled_SOURCES = \
 	supervisor/supervisor.h \
 	supervisor/main.c \
 	supervisor/loop.c \
+	supervisor/recovery.c \
 	supervisor/fickled_config.h \
 	supervisor/fickled_config.c \
 	supervisor/datadir.h \
@@ -14,6 +15,7 @@ supervisor_fickled_SOURCES = \
 	supervisor/children.h \
 	supervisor/children.c
 supervisor_fickled_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(XXHASH_CFLAGS)
-FICKLED_LIBS = frontend/libfickle_frontend.a frontend/libfickle_proto.a common/libfickle_common.a
+FICKLED_LIBS = frontend/libfickle_frontend.a frontend/libfickle_proto.a persister/libfickle_persist.a \
+	common/libfickle_common.a
 supervisor_fickled_LDADD = $(FICKLED_LIBS) store/libfickle_store.a $(PROTO_LIBS) $(LIBEVENT_LIBS) \
 	$(STORE_LIBS) $(JEMALLOC_LIBS) -lm

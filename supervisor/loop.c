@@ -14,13 +14,35 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "persister/persister.h"
 #include "supervisor/supervisor.h"
+
+/* The persister needs none of the sockets. */
+static int persister_entry(supervisor_t *sv)
+{
+    log_set_role("persister");
+    for (unsigned i = 0; i < sv->nworkers; i++) {
+        if (sv->native_fds[i] >= 0)
+            close(sv->native_fds[i]);
+        if (sv->resp_fds[i] >= 0)
+            close(sv->resp_fds[i]);
+    }
+    if (sv->unix_fd >= 0)
+        close(sv->unix_fd);
+    persister_conf_t pc = {.store = sv->store, .runtime = sv->rt, .segment_size = sv->cfg.segment_size,
+                           .fsync = sv->cfg.fsync == FSYNC_ALWAYS ? PERSIST_FSYNC_ALWAYS
+                                    : sv->cfg.fsync == FSYNC_NO   ? PERSIST_FSYNC_NO
+                                                                  : PERSIST_FSYNC_EVERYSEC};
+    snprintf(pc.log_dir, sizeof(pc.log_dir), "%s", sv->log_dir);
+    return persister_main(&pc);
+}
 
 static int worker_entry(void *arg, child_kind_t kind, int index)
 {
     supervisor_t *sv = arg;
     char role[32];
-    (void)kind;
+    if (kind == CHILD_PERSISTER)
+        return persister_entry(sv);
     snprintf(role, sizeof(role), "worker %d", index);
     log_set_role(role);
     /* The other workers' sockets are theirs: closing them here means a
@@ -35,14 +57,37 @@ static int worker_entry(void *arg, child_kind_t kind, int index)
     return worker_main(&sv->wconf[index]);
 }
 
+static const char *child_name(const child_t *c, char *buf, size_t len)
+{
+    if (c->kind == CHILD_PERSISTER)
+        snprintf(buf, len, "persister");
+    else
+        snprintf(buf, len, "worker %d", c->index);
+    return buf;
+}
+
 static void spawn(supervisor_t *sv, child_t *c)
 {
+    char name[32];
     if (children_spawn(c, worker_entry, sv) != 0) {
-        log_msg(LOG_WARNING, "fork (worker %d): %s; retrying", c->index, strerror(errno));
+        log_msg(LOG_WARNING, "fork (%s): %s; retrying", child_name(c, name, sizeof(name)), strerror(errno));
         children_died(c, children_now_ms());
         return;
     }
-    log_msg(LOG_INFO, "worker %d started (pid %d)", c->index, (int)c->pid);
+    if (c->kind == CHILD_PERSISTER && c->restarts++ > 0)
+        atomic_fetch_add_explicit(&sv->rt->persister.restarts, 1, memory_order_relaxed);
+    log_msg(LOG_INFO, "%s started (pid %d)", child_name(c, name, sizeof(name)), (int)c->pid);
+}
+
+/* The child table entry of pid, or NULL. */
+static child_t *find_child(supervisor_t *sv, pid_t pid)
+{
+    if (sv->persister.pid == pid)
+        return &sv->persister;
+    for (unsigned i = 0; i < sv->nworkers; i++)
+        if (sv->workers[i].pid == pid)
+            return &sv->workers[i];
+    return NULL;
 }
 
 /* A dead worker's clients are gone with it: take them off the count. */
@@ -58,30 +103,31 @@ static void reap(supervisor_t *sv, bool stopping)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (unsigned i = 0; i < sv->nworkers; i++) {
-            child_t *c = &sv->workers[i];
-            if (c->pid != pid)
-                continue;
-            char how[128];
-            children_describe(status, how, sizeof(how));
-            c->pid = 0;
-            forget_clients(sv, (int)i);
-            if (stopping) {
-                log_msg(LOG_INFO, "worker %u (pid %d) %s", i, (int)pid, how);
-                break;
-            }
-            uint64_t now = children_now_ms();
-            children_died(c, now);
-            log_msg(LOG_WARNING, "worker %u (pid %d) %s; restarting it in %llu ms", i, (int)pid, how,
-                    (unsigned long long)(c->respawn_at_ms > now ? c->respawn_at_ms - now : 0));
-            break;
+        child_t *c = find_child(sv, pid);
+        if (c == NULL)
+            continue;
+        char how[128], name[32];
+        children_describe(status, how, sizeof(how));
+        child_name(c, name, sizeof(name));
+        c->pid = 0;
+        if (c->kind == CHILD_WORKER)
+            forget_clients(sv, c->index);
+        if (stopping) {
+            log_msg(LOG_INFO, "%s (pid %d) %s", name, (int)pid, how);
+            continue;
         }
+        uint64_t now = children_now_ms();
+        children_died(c, now);
+        log_msg(LOG_WARNING, "%s (pid %d) %s; restarting it in %llu ms", name, (int)pid, how,
+                (unsigned long long)(c->respawn_at_ms > now ? c->respawn_at_ms - now : 0));
     }
 }
 
 static void respawn_due(supervisor_t *sv)
 {
     uint64_t now = children_now_ms();
+    if (sv->persister.pid == 0 && sv->persister.respawn_at_ms <= now)
+        spawn(sv, &sv->persister);
     for (unsigned i = 0; i < sv->nworkers; i++) {
         child_t *c = &sv->workers[i];
         if (c->pid == 0 && c->respawn_at_ms <= now)
@@ -93,6 +139,8 @@ static void respawn_due(supervisor_t *sv)
 static uint64_t next_wake_ms(supervisor_t *sv)
 {
     uint64_t now = children_now_ms(), wait = 1000;
+    if (sv->persister.pid == 0)
+        wait = sv->persister.respawn_at_ms <= now ? 0 : sv->persister.respawn_at_ms - now;
     for (unsigned i = 0; i < sv->nworkers; i++) {
         child_t *c = &sv->workers[i];
         if (c->pid == 0)
@@ -150,6 +198,29 @@ static int wait_signal(const sigset_t *set, uint64_t ms)
     return sig < 0 ? 0 : sig;
 }
 
+/* Stops the persister after the workers: it writes what the ring still
+ * holds, fsyncs, and exits. */
+static void stop_persister(supervisor_t *sv, const sigset_t *set)
+{
+    if (sv->persister.pid <= 0)
+        return;
+    if (kill(sv->persister.pid, SIGTERM) != 0 && errno != ESRCH)
+        log_msg(LOG_WARNING, "kill(persister): %s", strerror(errno));
+    uint64_t deadline = children_now_ms() + 30000;
+    while (sv->persister.pid > 0 && children_now_ms() < deadline) {
+        wait_signal(set, 100);
+        reap(sv, true);
+    }
+    if (sv->persister.pid > 0) {
+        log_msg(LOG_WARNING, "the persister did not stop in 30 s; killing it (the log keeps what it wrote)");
+        kill(sv->persister.pid, SIGKILL);
+        while (sv->persister.pid > 0) {
+            wait_signal(set, 100);
+            reap(sv, true);
+        }
+    }
+}
+
 /* Asks workers to finish their clients, then kills what is left after the
  * grace period. */
 static void stop_workers(supervisor_t *sv, const sigset_t *set)
@@ -183,6 +254,8 @@ int supervisor_run(supervisor_t *sv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    sv->persister = (child_t){.kind = CHILD_PERSISTER, .index = -1};
+    spawn(sv, &sv->persister);
     for (unsigned i = 0; i < sv->nworkers; i++) {
         sv->workers[i] = (child_t){.kind = CHILD_WORKER, .index = (int)i};
         spawn(sv, &sv->workers[i]);
@@ -203,6 +276,7 @@ int supervisor_run(supervisor_t *sv)
         respawn_due(sv);
     }
     stop_workers(sv, &set);
+    stop_persister(sv, &set);
     log_msg(LOG_NOTICE, "fickled stopped");
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,36 +27,6 @@
 static void store_logger(int level, const char *msg)
 {
     log_msg(level == 0 ? LOG_ERR : level == 1 ? LOG_WARNING : LOG_NOTICE, "store: %s", msg);
-}
-
-/* Attaches the region if its file exists, else creates it. */
-static int open_region(supervisor_t *sv)
-{
-    const char *path = sv->dd.region_path;
-    store_err_t err;
-    if (access(path, F_OK) == 0) {
-        err = store_attach(path, &sv->store);
-        if (err != STORE_OK) {
-            log_msg(LOG_ERR, "cannot attach the region %s: %s (%s). It is not fickle's current layout or it is "
-                             "damaged; remove it to start empty",
-                    path, store_strerror(err), store_error_detail());
-            return -1;
-        }
-        store_stats_t s;
-        if (store_stats(sv->store, &s) == STORE_OK && s.region_size != sv->cfg.memory)
-            log_msg(LOG_WARNING, "the existing region is %llu bytes, not --memory %llu: keeping its size",
-                    (unsigned long long)s.region_size, (unsigned long long)sv->cfg.memory);
-        log_msg(LOG_NOTICE, "attached the region %s (%llu keys)", path, (unsigned long long)store_count(sv->store));
-        return 0;
-    }
-    store_options_t opt = {.size = sv->cfg.memory, .max_value_size = sv->cfg.max_value_size};
-    err = store_create(path, &opt, &sv->store);
-    if (err != STORE_OK) {
-        log_msg(LOG_ERR, "cannot create the region %s: %s (%s)", path, store_strerror(err), store_error_detail());
-        return -1;
-    }
-    log_msg(LOG_NOTICE, "created the region %s (%llu bytes)", path, (unsigned long long)sv->cfg.memory);
-    return 0;
 }
 
 /* One socket per worker on each TCP port (SO_REUSEPORT); port 0 (tests)
@@ -156,18 +127,18 @@ static int daemonize(void)
     return 0;
 }
 
-/* fickled --check: verifies the region's invariants and exits. */
-static int run_check(supervisor_t *sv)
+/* The persister's wake-up fd and one durability fd per worker. */
+static int make_eventfds(supervisor_t *sv)
 {
-    char report[512];
-    store_err_t err = store_check(sv->store, report, sizeof(report));
-    if (err != STORE_OK) {
-        fprintf(stderr, "fickled --check: region %s: %s\n", sv->dd.region_path, report);
-        return 1;
-    }
-    printf("fickled --check: region %s is consistent (%llu keys)\n", sv->dd.region_path,
-           (unsigned long long)store_count(sv->store));
-    return 0;
+    sv->rt->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    for (unsigned i = 0; i < RUNTIME_MAX_WORKERS; i++)
+        sv->rt->durable_fds[i] = i < sv->nworkers ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) : -1;
+    bool ok = sv->rt->wake_fd >= 0;
+    for (unsigned i = 0; i < sv->nworkers; i++)
+        ok = ok && sv->rt->durable_fds[i] >= 0;
+    if (!ok)
+        log_msg(LOG_ERR, "eventfd: %s", strerror(errno));
+    return ok ? 0 : -1;
 }
 
 static int setup(supervisor_t *sv)
@@ -183,10 +154,10 @@ static int setup(supervisor_t *sv)
     }
     if (sv->dd.loose_mode)
         log_msg(LOG_WARNING, "data directory %s is readable by others: chmod 700 it", sv->dd.path);
-    if (open_region(sv) != 0)
-        return -1;
     if (sv->cfg.check_only)
         return 0;
+    if (recovery_open_region(sv) != 0)
+        return -1;
     if (sv->cfg.pidfile[0] && write_pidfile(sv->cfg.pidfile) != 0)
         return -1;
     sv->nworkers = sv->cfg.workers;
@@ -204,6 +175,9 @@ static int setup(supervisor_t *sv)
     sv->rt->port = sv->port;
     sv->rt->resp_port = sv->resp_port;
     snprintf(sv->rt->fsync, sizeof(sv->rt->fsync), "%s", config_fsync_name(sv->cfg.fsync));
+    sv->rt->fsync_always = sv->cfg.fsync == FSYNC_ALWAYS;
+    if (make_eventfds(sv) != 0)
+        return -1;
     supervisor_publish_settings(sv);
     build_worker_confs(sv);
     return 0;
@@ -238,7 +212,7 @@ int main(int argc, char **argv)
     store_set_logger(store_logger);
     int status = setup(&sv);
     if (status == 0)
-        status = sv.cfg.check_only ? run_check(&sv) : supervisor_run(&sv);
+        status = sv.cfg.check_only ? recovery_check(&sv) : supervisor_run(&sv);
     else
         status = 1;
     if (sv.store)

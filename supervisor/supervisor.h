@@ -25,9 +25,17 @@ typedef struct {
     worker_conf_t wconf[RUNTIME_MAX_WORKERS];
     child_t workers[RUNTIME_MAX_WORKERS];
     unsigned nworkers;
+    child_t persister;
+    char log_dir[4200];
     int argc;   /* kept for SIGHUP's reload: the command line still wins */
     char **argv;
 } supervisor_t;
+
+/* Recovery (recovery.c): attaches the region if it is as new as the log
+ * (warm restart), else rebuilds it from the log. 0, or -1 (logged). */
+int recovery_open_region(supervisor_t *sv);
+/* fickled --check: the region's invariants and the whole log. Exit status. */
+int recovery_check(supervisor_t *sv);
 
 /* Forks every worker, then runs until SIGTERM/SIGINT: reaps and respawns
  * children, reloads settings on SIGHUP, stops gracefully. Returns the

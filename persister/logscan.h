@@ -1,0 +1,44 @@
+/*
+ * logscan.h — reading the whole log directory in LSN order: what recovery
+ * replays, what a starting persister resumes after, what `fickled --check`
+ * verifies. One place decides what a torn tail or a corrupt record means.
+ */
+#ifndef FICKLE_PERSISTER_LOGSCAN_H
+#define FICKLE_PERSISTER_LOGSCAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "persister/pio.h"
+#include "store/record.h"
+
+typedef enum {
+    LOGSCAN_CHECK,    /* report only; change no file */
+    LOGSCAN_RECOVER,  /* cut a torn tail off the newest segment (logged) */
+    LOGSCAN_REPAIR,   /* also keep the longest valid prefix past corruption (--repair) */
+} logscan_mode_t;
+
+/* Called for each record with an LSN above after_lsn, in order; a non-zero
+ * return stops the scan with PERSIST_INVALID and that code in *cb_rc. */
+typedef int (*logscan_fn)(void *arg, const record_t *rec);
+
+typedef struct {
+    uint64_t first_lsn, last_lsn; /* of the records found (0 if none) */
+    uint64_t records, segments;
+    bool truncated;               /* a torn tail (or, REPAIR, corruption) was cut off */
+    int cb_rc;
+} logscan_result_t;
+
+/* Scans <dir> (missing = empty log). PERSIST_OK, or PERSIST_CORRUPT /
+ * PERSIST_TORN (a torn tail where it cannot be one: not in the newest
+ * segment, or CHECK mode) / PERSIST_IO, with err naming the file and
+ * offset. note (may be NULL) receives one-line notices (a truncation). */
+persist_status_t logscan_run(const char *dir, logscan_mode_t mode, uint64_t after_lsn, logscan_fn fn, void *arg,
+                             logscan_result_t *res, persist_error_t *err, void (*note)(const char *msg));
+
+/* The last LSN of the log, reading only its newest segments: the newest
+ * one holding a record (a torn tail is ignored, not cut). 0 for an empty
+ * or missing log. PERSIST_OK, or the reader's error. */
+persist_status_t logscan_newest_lsn(const char *dir, uint64_t *lsn, persist_error_t *err);
+
+#endif

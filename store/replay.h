@@ -1,0 +1,19 @@
+/*
+ * replay.h — applying log records to a store: how recovery rebuilds a
+ * region from snapshots and log segments (persister/) and how a record's
+ * meaning is defined in code. Kept beside the ring, which writes records.
+ */
+#ifndef FICKLE_STORE_REPLAY_H
+#define FICKLE_STORE_REPLAY_H
+
+#include "store/record.h"
+#include "store/store.h"
+
+/* Applies one decoded record as one critical section whose changes carry
+ * the record's LSN, without logging it again. Idempotent: a DEL or EXPIRE
+ * of a missing key is no error. STORE_OK, or the store's error (e.g.
+ * STORE_NOMEM: the region is too small for the data), with nothing of the
+ * record applied. */
+store_err_t store_apply_record(store_t *st, const record_t *rec);
+
+#endif
