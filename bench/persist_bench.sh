@@ -36,6 +36,7 @@ trap cleanup EXIT
 
 start_fickle() { # name fsync
   port[$1]=${port[$1]:-$(free_port)}
+  mkdir -p "$shm/$1"
   "$FICKLED" --port 0 --resp-port "${port[$1]}" --workers 2 --memory 1g --fsync "$2" --data-dir "$tmp/$1" \
     --shm-dir "$shm/$1" --log-file "$tmp/$1.log" </dev/null >/dev/null 2>&1 &
   pid[$1]=$!
@@ -66,7 +67,6 @@ printf '%-10s %-3s %12s %12s %8s\n' fsync P fickle redis ratio
 for mode in always everysec; do
   n=$N; [ "$mode" = everysec ] && n=$((N * 10))
   start_fickle "f-$mode" "$mode"; start_redis "r-$mode" yes "$mode"
-  mkdir -p "$shm/f-$mode"
   wait_ready "${port[f-$mode]}"; wait_ready "${port[r-$mode]}"
   for p in 1 16; do
     f=$(set_rps "${port[f-$mode]}" "$p" "$n"); r=$(set_rps "${port[r-$mode]}" "$p" "$n")
@@ -93,7 +93,6 @@ time_until_loaded() { # port -> ms from now until DBSIZE answers KEYS
 }
 
 echo "== restart with $KEYS keys (32-byte values): ms from start until every key answers"
-mkdir -p "$shm/f-restart"
 start_fickle f-restart everysec; start_redis r-restart no everysec
 wait_ready "${port[f-restart]}"; wait_ready "${port[r-restart]}"
 redis-cli -p "${port[f-restart]}" --pipe <"$load_file" >/dev/null
