@@ -136,6 +136,7 @@ proto_result_t conn_pump(conn_t *c, struct evbuffer *in, struct evbuffer *out, s
 static void park(conn_t *c, worker_t *w)
 {
     c->parked = true;
+    c->parked_ms = worker_now_ms();
     c->wait_lsn = store_last_lsn(w->conf->store); /* covers every write of this batch */
     c->park_prev = NULL;
     c->park_next = w->parked;
@@ -223,9 +224,17 @@ static void read_cb(struct bufferevent *bev, void *arg)
 
 void conn_release_durable(worker_t *w)
 {
-    uint64_t durable = store_durable_lsn(w->conf->store);
+    uint64_t durable = store_durable_lsn(w->conf->store), now = worker_now_ms();
     for (conn_t *c = w->parked, *next; c; c = next) {
         next = c->park_next;
+        if (c->wait_lsn > durable && now - c->parked_ms > CONN_DURABLE_TIMEOUT_MS) {
+            log_msg(LOG_WARNING, "client id=%llu %s closed: its writes were not durable after %u s (LSN %llu, durable "
+                                 "%llu); is the persister running?",
+                    (unsigned long long)c->id, c->peer, CONN_DURABLE_TIMEOUT_MS / 1000,
+                    (unsigned long long)c->wait_lsn, (unsigned long long)durable);
+            conn_close(c, "durability timeout");
+            continue;
+        }
         if (c->wait_lsn > durable)
             continue;
         unpark(c);

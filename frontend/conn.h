@@ -58,6 +58,7 @@ struct conn {
     bool parked;
     bool close_after_release;
     uint64_t wait_lsn;
+    uint64_t parked_ms;
     struct evbuffer *held;
     conn_t *park_prev, *park_next;
     char peer[64];
@@ -92,7 +93,14 @@ conn_t *conn_new(struct worker *w, int fd, const proto_t *proto, const char *pee
  * clients_closed_for_limits); the protocol then returns PROTO_CLOSE. */
 void conn_count_limit_close(conn_t *c);
 
-/* Worker: releases every parked connection the durable LSN now covers. */
+/* How long a connection waits for durability before it is closed without
+ * its replies: the writes may or may not be durable, and it is never told
+ * OK for one whose fsync did not happen (a failing disk, a persister that
+ * cannot start). */
+#define CONN_DURABLE_TIMEOUT_MS 30000
+
+/* Worker: releases every parked connection the durable LSN now covers,
+ * and closes those that waited past CONN_DURABLE_TIMEOUT_MS. */
 void conn_release_durable(struct worker *w);
 
 /* Closes now, dropping unsent output. `why` is logged at debug level. */
