@@ -54,7 +54,7 @@ static int create_region(supervisor_t *sv)
 
 static int apply(void *arg, const record_t *rec)
 {
-    store_err_t err = store_apply_record(arg, rec);
+    store_err_t err = store_replay_apply(arg, rec);
     if (err != STORE_OK)
         log_msg(LOG_ERR, "recovery: record LSN %llu (%s): %s (%s)", (unsigned long long)rec->lsn,
                 record_type_name(rec->type), store_strerror(err), store_error_detail());
@@ -69,8 +69,14 @@ static int rebuild(supervisor_t *sv)
     uint64_t t0 = mono_ms();
     logscan_result_t res;
     persist_error_t perr;
+    store_err_t serr = store_replay_begin(sv->store);
+    if (serr != STORE_OK) {
+        log_msg(LOG_ERR, "recovery: %s (%s)", store_strerror(serr), store_error_detail());
+        return -1;
+    }
     persist_status_t st = logscan_run(sv->log_dir, sv->cfg.repair ? LOGSCAN_REPAIR : LOGSCAN_RECOVER, 0, apply,
                                       sv->store, &res, &perr, note);
+    store_replay_end(sv->store);
     if (st != PERSIST_OK) {
         log_msg(LOG_ERR, "recovery failed: %s%s", perr.msg,
                 st == PERSIST_CORRUPT || st == PERSIST_TORN
