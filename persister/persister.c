@@ -197,7 +197,7 @@ static int open_log(pstate_t *ps)
     const persister_conf_t *c = ps->conf;
     logscan_result_t res;
     persist_error_t err;
-    if (logscan_run(c->log_dir, LOGSCAN_RECOVER, UINT64_MAX, NULL, NULL, &res, &err, NULL) != PERSIST_OK) {
+    if (logscan_tail(c->log_dir, &res, &err, NULL) != PERSIST_OK) {
         log_msg(LOG_ERR, "persister: the log cannot be continued: %s", err.msg);
         return -1;
     }
@@ -213,7 +213,7 @@ static int open_log(pstate_t *ps)
     ps->last_sync_ms = mono_ms();
     store_set_durable_lsn(c->store, res.last_lsn);
     atomic_store_explicit(&c->runtime->persister.disk_lsn, res.last_lsn, memory_order_relaxed);
-    log_msg(LOG_INFO, "persister: log at LSN %llu (%llu segments); writing from the ring, fsync %s",
+    log_msg(LOG_INFO, "persister: log at LSN %llu (%llu segments read); writing from the ring, fsync %s",
             (unsigned long long)res.last_lsn, (unsigned long long)res.segments,
             c->fsync == PERSIST_FSYNC_ALWAYS ? "always" : c->fsync == PERSIST_FSYNC_NO ? "no" : "everysec");
     return 0;

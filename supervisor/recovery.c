@@ -52,6 +52,8 @@ static int create_region(supervisor_t *sv)
     return 0;
 }
 
+#define REPAIR_HINT ". Start with --repair to keep the longest valid prefix of the log (later records are lost)"
+
 static int apply(void *arg, const record_t *rec)
 {
     store_err_t err = store_replay_apply(arg, rec);
@@ -79,9 +81,7 @@ static int rebuild(supervisor_t *sv)
     store_replay_end(sv->store);
     if (st != PERSIST_OK) {
         log_msg(LOG_ERR, "recovery failed: %s%s", perr.msg,
-                st == PERSIST_CORRUPT || st == PERSIST_TORN
-                    ? ". Start with --repair to keep the longest valid prefix of the log (later records are lost)"
-                    : "");
+                st == PERSIST_CORRUPT || st == PERSIST_TORN ? REPAIR_HINT : "");
         store_close(sv->store);
         sv->store = NULL;
         store_unlink(sv->dd.region_path);
@@ -94,24 +94,38 @@ static int rebuild(supervisor_t *sv)
 }
 
 /* The log's last LSN, from its newest segment only (a warm start must not
- * read the whole log). */
-static int disk_last_lsn(supervisor_t *sv, uint64_t *lsn)
+ * read the whole log). *damaged: that segment is corrupt, which only
+ * --repair gets past (else the start is refused, with the way out). */
+static int disk_last_lsn(supervisor_t *sv, uint64_t *lsn, bool *damaged)
 {
     persist_error_t perr;
-    if (logscan_newest_lsn(sv->log_dir, lsn, &perr) != PERSIST_OK) {
+    persist_status_t st = logscan_newest_lsn(sv->log_dir, lsn, &perr);
+    *damaged = st == PERSIST_CORRUPT || st == PERSIST_TORN;
+    if (st == PERSIST_OK || (*damaged && sv->cfg.repair))
+        return 0;
+    if (*damaged)
+        log_msg(LOG_ERR, "recovery failed: %s%s", perr.msg, REPAIR_HINT);
+    else
         log_msg(LOG_ERR, "cannot read the log: %s", perr.msg);
-        return -1;
-    }
-    return 0;
+    return -1;
 }
 
 int recovery_open_region(supervisor_t *sv)
 {
     snprintf(sv->log_dir, sizeof(sv->log_dir), "%s/log", sv->dd.path);
     uint64_t disk = 0;
-    if (disk_last_lsn(sv, &disk) != 0)
+    bool damaged;
+    if (disk_last_lsn(sv, &disk, &damaged) != 0)
         return -1;
     const char *path = sv->dd.region_path;
+    if (damaged) { /* --repair: the region may hold more than the log keeps */
+        log_msg(LOG_WARNING, "the newest log segment is damaged: --repair rebuilds the region from the log");
+        if (access(path, F_OK) == 0 && store_unlink(path) != 0) {
+            log_msg(LOG_ERR, "unlink %s: %s", path, strerror(errno));
+            return -1;
+        }
+        return rebuild(sv);
+    }
     if (access(path, F_OK) == 0) {
         store_err_t err = store_attach(path, &sv->store);
         if (err == STORE_OK && store_last_lsn(sv->store) >= disk && store_has_ring(sv->store)) {
