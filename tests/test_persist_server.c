@@ -379,6 +379,81 @@ static char *fill_ring(fk_conn_t *c, unsigned *ok, bool *hung)
 /* The persister stopped (SIGSTOP) with a 1 MB ring: writes fill it, then
  * get a clear error within the bounded wait and change nothing; reads go
  * on; once the persister runs again, writes succeed again. */
+/* Sends KEYS SETs of deterministic values, pipelined in bursts. */
+static void load_keys(fk_conn_t *c, int n)
+{
+    enum { BURST = 1000 };
+    char *buf = malloc(BURST * 96);
+    for (int base = 0; base < n; base += BURST) {
+        size_t len = 0;
+        int end = base + BURST < n ? base + BURST : n;
+        for (int i = base; i < end; i++) {
+            char k[24], v[40];
+            int kl = snprintf(k, sizeof(k), "warm:%07d", i), vl = snprintf(v, sizeof(v), "value-%d-%x", i, i * 2654435761u);
+            len += (size_t)sprintf(buf + len, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", kl, k, vl, v);
+        }
+        ck_assert_int_eq(fk_send_raw(c, buf, len), 0);
+        for (int i = base; i < end; i++) {
+            rv_t *r = fk_read(c);
+            ck_assert(r && r->type == RV_STATUS);
+            rv_free(r);
+        }
+    }
+    free(buf);
+}
+
+/* Every key of load_keys is there with its value (MGET in batches). */
+static void verify_keys(fk_conn_t *c, int n)
+{
+    enum { BATCH = 500 };
+    for (int base = 0; base < n; base += BATCH) {
+        int end = base + BATCH < n ? base + BATCH : n;
+        const char *argv[BATCH + 1];
+        static char keys[BATCH][24];
+        argv[0] = "MGET";
+        for (int i = base; i < end; i++) {
+            snprintf(keys[i - base], sizeof(keys[0]), "warm:%07d", i);
+            argv[1 + i - base] = keys[i - base];
+        }
+        ck_assert_int_eq(fk_send(c, 1 + end - base, argv, NULL), 0);
+        rv_t *r = fk_read(c);
+        ck_assert(r && r->type == RV_ARRAY && r->n == (size_t)(end - base));
+        for (int i = base; i < end; i++) {
+            char v[40];
+            snprintf(v, sizeof(v), "value-%d-%x", i, i * 2654435761u);
+            ck_assert_msg(r->elems[i - base].type == RV_BULK && strcmp(r->elems[i - base].s, v) == 0,
+                          "warm:%07d differs after the restart", i);
+        }
+        rv_free(r);
+    }
+}
+
+/* A graceful stop and a restart attach the region as it is (warm): the
+ * data set is identical, key for key. */
+START_TEST(graceful_restart_is_warm_and_identical)
+{
+    enum { N = 200000 };
+    const char *extra[] = {"--memory", "512m", NULL};
+    start(extra);
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    ck_assert_ptr_nonnull(c);
+    load_keys(c, N);
+    fk_close(c);
+    uint64_t lsn = srv_info(srv.resp_port, "persistence", "last_lsn");
+    ck_assert_int_eq(fk_stop(&srv), 0);
+    srv_clear_log(&srv);
+    restart(extra);
+    ck_assert(fk_log_has(&srv, "warm restart", 0));
+    ck_assert(!fk_log_has(&srv, "recovered ", 0));
+    ck_assert_uint_eq(srv_info(srv.resp_port, "persistence", "last_lsn"), lsn);
+    c = fk_connect(srv.resp_port);
+    fk_expect_int(c, "DBSIZE", N);
+    verify_keys(c, N);
+    fk_close(c);
+    srv_stop_and_check(&srv);
+}
+END_TEST
+
 START_TEST(ring_full_gives_error)
 {
     static const char *const small[] = {"--memory", "64m", "--max-value-size", "64k", "--ring-size", "1m", NULL};
@@ -440,6 +515,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, group_killed_under_load, 0, 3);
     tcase_add_loop_test(tc, fsync_always_reply_means_durable, 0, 2);
     tcase_add_loop_test(tc, persister_killed_repeatedly, 0, 2);
+    tcase_add_test(tc, graceful_restart_is_warm_and_identical);
     tcase_add_test(tc, ring_full_gives_error);
     suite_add_tcase(s, tc);
     return s;
