@@ -291,6 +291,7 @@ void store_close(store_t *st)
         store_log(0, "close %s: %s", st->path, strerror(errno));
     free(st->pending);
     free(st->refs);
+    record_buf_free(&st->sec_ops);
     free(st->path);
     free(st);
 }
