@@ -74,3 +74,16 @@ store_err_t store_apply_record(store_t *st, const record_t *rec)
     st->ring_mute = muted;
     return err;
 }
+
+store_err_t store_raise_lsn(store_t *st, uint64_t lsn)
+{
+    bool muted = st->ring_mute;
+    st->ring_mute = true;
+    store_err_t err = store_write_lock(st);
+    if (err == STORE_OK) {
+        raise_lsn_locked(st, lsn);
+        store_write_unlock(st);
+    }
+    st->ring_mute = muted;
+    return err;
+}

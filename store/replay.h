@@ -16,4 +16,9 @@
  * record applied. */
 store_err_t store_apply_record(store_t *st, const record_t *rec);
 
+/* Recovery after loading a snapshot: the region's last LSN becomes at
+ * least lsn (the snapshot's start LSN: every LSN up to it is spent, even
+ * if no item carries it). Logs nothing. STORE_OK or the lock's error. */
+store_err_t store_raise_lsn(store_t *st, uint64_t lsn);
+
 #endif
