@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "persister/logscan.h"
 #include "persister/pio.h"
 #include "persister/snapshot.h"
 #include "store/store.h"
@@ -70,5 +71,18 @@ persist_status_t snaptake_run(store_t *st, const char *dir, const snaptake_opts_
  * too small), with the store's detail. */
 persist_status_t snaptake_load(store_t *st, const char *path, snapshot_header_t *hdr, uint64_t *items,
                                persist_error_t *err);
+
+/* Replays the log in log_dir onto st: every record with an LSN above
+ * after_lsn (a loaded snapshot's L0, or 0), reading no segment whose
+ * records are all at or below it (logscan_replay; mode RECOVER or REPAIR
+ * as there). The replay runs on a clock stopped before any expiry: records
+ * are after-images of what happened then, and an item that has expired
+ * since must not turn a later record (an EXPIRE that extended it) into a
+ * no-op; the handle is left on the default clock. *applied (may be NULL)
+ * gets the records applied. PERSIST_OK, logscan's errors, or
+ * PERSIST_INVALID when the store refused a record (the message says why). */
+persist_status_t snaptake_replay(store_t *st, const char *log_dir, logscan_mode_t mode, uint64_t after_lsn,
+                                 logscan_result_t *res, uint64_t *applied, persist_error_t *err,
+                                 void (*note)(const char *msg));
 
 #endif

@@ -64,31 +64,6 @@ static void drop_region(supervisor_t *sv)
         log_msg(LOG_WARNING, "unlink %s: %s", sv->dd.region_path, strerror(errno));
 }
 
-/* Replay runs on a clock stopped before any expiry: records are after-images
- * of what happened then, and an item that has expired since must not make
- * a later record (an EXPIRE that extended it) a no-op. Expired items are
- * removed lazily afterwards, as always. */
-static uint64_t replay_clock(void)
-{
-    return 0;
-}
-
-typedef struct {
-    store_t *st;
-    uint64_t applied;
-} replay_t;
-
-static int apply(void *arg, const record_t *rec)
-{
-    replay_t *r = arg;
-    store_err_t err = store_apply_record(r->st, rec);
-    if (err != STORE_OK)
-        log_msg(LOG_ERR, "recovery: record LSN %llu (%s): %s (%s)", (unsigned long long)rec->lsn,
-                record_type_name(rec->type), store_strerror(err), store_error_detail());
-    r->applied += err == STORE_OK;
-    return err != STORE_OK;
-}
-
 /* Loads snapshot v into a new region. 1 loaded, 0 damaged or unreadable
  * (the region is dropped: try an older one), -1 fatal (logged). */
 static int try_snapshot(supervisor_t *sv, const snapshot_info_t *v, uint64_t log_first, bool older_left)
@@ -103,7 +78,6 @@ static int try_snapshot(supervisor_t *sv, const snapshot_info_t *v, uint64_t log
     snprintf(path, sizeof(path), "%s/%s", sv->dd.path, v->name);
     if (create_region(sv) != 0)
         return -1;
-    store_set_clock(sv->store, replay_clock);
     snapshot_header_t hdr;
     uint64_t items = 0;
     persist_error_t perr;
@@ -151,10 +125,7 @@ static int load_snapshot(supervisor_t *sv, uint64_t *l0)
                 (unsigned long long)first);
         return -1;
     }
-    if (create_region(sv) != 0)
-        return -1;
-    store_set_clock(sv->store, replay_clock);
-    return 0;
+    return create_region(sv);
 }
 
 /* Builds a new region from the newest usable snapshot and the log. */
@@ -165,10 +136,9 @@ static int rebuild(supervisor_t *sv)
         return -1;
     logscan_result_t res;
     persist_error_t perr;
-    replay_t rp = {.st = sv->store};
-    persist_status_t st = logscan_replay(sv->log_dir, sv->cfg.repair ? LOGSCAN_REPAIR : LOGSCAN_RECOVER, l0, apply,
-                                         &rp, &res, &perr, note);
-    store_set_clock(sv->store, NULL);
+    uint64_t applied = 0;
+    persist_status_t st = snaptake_replay(sv->store, sv->log_dir, sv->cfg.repair ? LOGSCAN_REPAIR : LOGSCAN_RECOVER,
+                                          l0, &res, &applied, &perr, note);
     if (st != PERSIST_OK) {
         log_msg(LOG_ERR, "recovery failed: %s%s", perr.msg,
                 st == PERSIST_CORRUPT || st == PERSIST_TORN
@@ -179,10 +149,14 @@ static int rebuild(supervisor_t *sv)
     }
     const char *src = l0 ? "snapshot" : res.records ? "log" : "empty";
     snprintf(sv->recovery.source, sizeof(sv->recovery.source), "%s", src);
-    sv->recovery.records = rp.applied;
+    sv->recovery.records = applied;
+    if (!l0 && !res.records) {
+        log_msg(LOG_NOTICE, "no snapshot and an empty log: starting with an empty store");
+        return 0;
+    }
     log_msg(LOG_NOTICE, "recovered from %s: %llu log records replayed after LSN %llu (%llu segments read), "
                         "now at LSN %llu with %llu keys, in %llu ms",
-            l0 ? "a snapshot and the log" : "the log", (unsigned long long)rp.applied, (unsigned long long)l0,
+            l0 ? "a snapshot and the log" : "the log", (unsigned long long)applied, (unsigned long long)l0,
             (unsigned long long)res.segments, (unsigned long long)store_last_lsn(sv->store),
             (unsigned long long)store_count(sv->store), (unsigned long long)(mono_ms() - t0));
     return 0;
