@@ -278,10 +278,11 @@ static void finish_snapshot(pstate_t *ps, persist_status_t st, const snaptake_re
         atomic_store_explicit(&s->last_ok_ms, wall_ms(), memory_order_relaxed);
         atomic_store_explicit(&s->last_failed, 0, memory_order_relaxed);
         atomic_fetch_add_explicit(&s->ok, 1, memory_order_relaxed);
-        atomic_store_explicit(&s->served, ps->snap_req, memory_order_release);
         log_msg(LOG_NOTICE, "persister: snapshot %s written: %llu items, %llu bytes, LSN %llu..%llu, %llu ms",
                 r->name, (unsigned long long)r->items, (unsigned long long)r->bytes, (unsigned long long)r->start_lsn,
                 (unsigned long long)r->end_lsn, (unsigned long long)r->duration_ms);
+        keep_snapshots(ps); /* before the answer: a SAVE returns with retention applied */
+        atomic_store_explicit(&s->served, ps->snap_req, memory_order_release);
     } else {
         ps->log_since += ps->log_at_start; /* the log still needs a snapshot */
         ps->next_auto_ms = mono_ms() + PERSISTER_SNAPSHOT_RETRY_MS;
@@ -291,8 +292,6 @@ static void finish_snapshot(pstate_t *ps, persist_status_t st, const snaptake_re
     }
     atomic_store_explicit(&s->answered, ps->snap_req, memory_order_release);
     atomic_store_explicit(&s->in_progress, 0, memory_order_release);
-    if (st == PERSIST_OK)
-        keep_snapshots(ps);
 }
 
 /* The snapshot thread's request: the log durable through `want`. Records
@@ -327,7 +326,7 @@ static void begin_stop(pstate_t *ps)
         snapper_set_deadline(ps->snap, ps->stop_deadline);
     ps->final_wanted = ps->conf->snapshot_log_size != 0;
     if (snapshot_due(ps) || snapper_running(ps->snap))
-        log_msg(LOG_INFO, "persister: stopping; finishing with a snapshot (at most %d s)",
+        log_msg(LOG_NOTICE, "persister: stopping; finishing with a snapshot (at most %d s)",
                 PERSISTER_STOP_SNAPSHOT_MS / 1000);
 }
 
