@@ -56,7 +56,7 @@ store_err_t store_apply_record(store_t *st, const record_t *rec)
 {
     bool muted = st->ring_mute;
     st->ring_mute = true;
-    store_err_t err;
+    store_err_t err = STORE_OK; /* always set below; GCC's -O1 sanitizer build cannot tell */
     if (rec->type == RECORD_CLEAR && (err = store_clear(st)) == STORE_OK &&
         (err = store_write_lock(st)) == STORE_OK) {
         raise_lsn_locked(st, rec->lsn);
