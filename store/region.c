@@ -292,6 +292,7 @@ void store_close(store_t *st)
     free(st->pending);
     free(st->refs);
     free(st->path);
+    record_buf_free(&st->sec_ops);
     free(st);
 }
 
