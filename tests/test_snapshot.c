@@ -311,27 +311,22 @@ static void *loop_main(void *arg)
 
 /* ---- tests ------------------------------------------------------------------------- */
 
-START_TEST(concurrent_writers_snapshot_plus_log_is_exact)
+/* Runs NW writers on region a while the mini persister takes l->wanted
+ * snapshots into dir; stops the writers and drains the ring. Returns the
+ * writes done. */
+static uint64_t run_live(tu_region_t *a, loop_t *l, const char *dir, const char *logdir)
 {
-    tu_fake_now = NOW;
-    tu_region_t a;
-    store_t *st = new_region(&a, "snap-live", RING);
-    char *dir = tmpdir("live"), logdir[300];
-    snprintf(logdir, sizeof(logdir), "%s/log", dir);
     persist_error_t err;
-    loop_t *l = calloc(1, sizeof(*l));
-    l->st = st;
-    l->wanted = 4;
     segment_writer_opts_t so = {.roll_size = 256 << 10};
     ck_assert(segment_writer_open(logdir, 1, &so, &l->w, &err) == PERSIST_OK);
-    l->snap = snapper_new(a.path, dir, -1);
+    l->snap = snapper_new(a->path, dir, -1);
     ck_assert_ptr_nonnull(l->snap);
     atomic_bool stop = false;
     enum { NW = 3 };
     writer_t w[NW];
     pthread_t wt[NW], lt;
     for (unsigned i = 0; i < NW; i++) {
-        w[i] = (writer_t){a.path, i, &stop, 0};
+        w[i] = (writer_t){a->path, i, &stop, 0};
         ck_assert_int_eq(pthread_create(&wt[i], NULL, writer_main, &w[i]), 0);
     }
     l->stop_writers = &stop;
@@ -353,7 +348,36 @@ START_TEST(concurrent_writers_snapshot_plus_log_is_exact)
     ck_assert(segment_writer_sync(l->w, &err) == PERSIST_OK);
     ck_assert(segment_writer_close(l->w, &err) == PERSIST_OK);
     snapper_free(l->snap);
+    return ops;
+}
 
+/* Snapshot i (-1: none) plus the log rebuilds exactly `final`. */
+static void ck_rebuild(const loop_t *l, int i, const char *dir, const char *logdir, const tu_model_t *final,
+                       uint64_t last_lsn, const char *when)
+{
+    tu_region_t b;
+    tu_model_t got = {0};
+    char what[96];
+    snprintf(what, sizeof(what), i < 0 ? "%s: the log alone" : "%s: snapshot %d + log", when, i);
+    store_t *sb = rebuild(&b, dir, i < 0 ? 0 : l->l0[i], logdir);
+    dump(sb, &got);
+    ck_same(final, &got, what);
+    ck_assert_uint_eq(store_last_lsn(sb), last_lsn);
+    tu_model_free(&got);
+    tu_ck_destroy(&b);
+}
+
+START_TEST(concurrent_writers_snapshot_plus_log_is_exact)
+{
+    tu_fake_now = NOW;
+    tu_region_t a;
+    store_t *st = new_region(&a, "snap-live", RING);
+    char *dir = tmpdir("live"), logdir[300];
+    snprintf(logdir, sizeof(logdir), "%s/log", dir);
+    loop_t *l = calloc(1, sizeof(*l));
+    l->st = st;
+    l->wanted = 4;
+    uint64_t ops = run_live(&a, l, dir, logdir);
     tu_model_t final = {0};
     dump(st, &final);
     fprintf(stderr, "%llu writes, final LSN %llu, %zu live items; snapshots at", (unsigned long long)ops,
@@ -362,33 +386,17 @@ START_TEST(concurrent_writers_snapshot_plus_log_is_exact)
         fprintf(stderr, " %llu..%llu", (unsigned long long)l->l0[i], (unsigned long long)l->end[i]);
     fprintf(stderr, "\n");
     ck_assert_uint_gt(ops, 1000);
-    for (int i = -1; i < l->taken; i++) { /* -1: the log alone */
-        tu_region_t b;
-        tu_model_t got = {0};
-        char what[64];
-        snprintf(what, sizeof(what), i < 0 ? "log alone" : "snapshot %d + log", i);
-        store_t *sb = rebuild(&b, dir, i < 0 ? 0 : l->l0[i], logdir);
-        dump(sb, &got);
-        ck_same(&final, &got, what);
-        ck_assert_uint_eq(store_last_lsn(sb), store_last_lsn(st));
-        tu_model_free(&got);
-        tu_ck_destroy(&b);
-    }
+    for (int i = -1; i < l->taken; i++)
+        ck_rebuild(l, i, dir, logdir, &final, store_last_lsn(st), "live");
     /* Retention: prune up to the older of the last two; both still work. */
     unsigned removed = 0;
+    persist_error_t err;
     size_t before = count_files(logdir, ".log");
     ck_assert(logscan_prune(logdir, l->l0[l->taken - 2], &removed, &err) == PERSIST_OK);
     ck_assert_uint_gt(removed, 0);
     ck_assert_uint_eq(count_files(logdir, ".log"), before - removed);
-    for (int i = l->taken - 2; i < l->taken; i++) {
-        tu_region_t b;
-        tu_model_t got = {0};
-        store_t *sb = rebuild(&b, dir, l->l0[i], logdir);
-        dump(sb, &got);
-        ck_same(&final, &got, "after pruning");
-        tu_model_free(&got);
-        tu_ck_destroy(&b);
-    }
+    for (int i = l->taken - 2; i < l->taken; i++)
+        ck_rebuild(l, i, dir, logdir, &final, store_last_lsn(st), "pruned");
     uint64_t first = 0;
     ck_assert(logscan_first_lsn(logdir, &first, &err) == PERSIST_OK);
     ck_assert_uint_le(first, l->l0[l->taken - 2] + 1);

@@ -265,6 +265,34 @@ START_TEST(save_then_crash_recovers_from_snapshot_and_log)
 }
 END_TEST
 
+/* Native SAVE: OK with the snapshot's start LSN; nothing was written since,
+ * so it is the last LSN. With a key: BAD_REQUEST. BGSAVE: OK at once. */
+static void native_save_and_bgsave(fk_conn_t *c)
+{
+    int fd = nv_connect(srv.port);
+    ck_assert_int_ge(fd, 0);
+    nv_reply_t nr;
+    int64_t saves = info_num(c, "rdb_saves");
+    ck_assert_int_eq(nv_send(fd, FICKLE_OP_SAVE, 0, 77, NULL, 0, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(nv_read(fd, &nr), 0);
+    ck_assert_uint_eq(nr.status, FICKLE_STATUS_OK);
+    ck_assert_uint_eq(nr.opaque, 77);
+    ck_assert_uint_eq(nr.opcode, FICKLE_OP_SAVE);
+    ck_assert_uint_eq(nr.elen, FICKLE_EXT_R_SAVE);
+    ck_assert_int_eq((int64_t)fickle_get_le64(nr.extras), info_num(c, "last_lsn"));
+    nv_free(&nr);
+    ck_assert_int_eq(nv_send(fd, FICKLE_OP_SAVE, 0, 78, NULL, 0, "k", 1, NULL, 0), 0);
+    ck_assert_int_eq(nv_read(fd, &nr), 0);
+    ck_assert_uint_eq(nr.status, FICKLE_STATUS_BAD_REQUEST);
+    nv_free(&nr);
+    ck_assert_int_eq(nv_send(fd, FICKLE_OP_BGSAVE, 0, 79, NULL, 0, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(nv_read(fd, &nr), 0);
+    ck_assert_uint_eq(nr.status, FICKLE_STATUS_OK);
+    nv_free(&nr);
+    close(fd);
+    wait_saves(c, saves + 2);
+}
+
 START_TEST(bgsave_lastsave_and_native_save)
 {
     const char *args[] = {"--snapshot-log-size", "0", NULL};
@@ -299,34 +327,13 @@ START_TEST(bgsave_lastsave_and_native_save)
     uint64_t l0[4];
     ck_assert_uint_ge(snapshots(l0, 4), 1);
     ck_assert_uint_le(snapshots(l0, 4), 2);
-    /* Native SAVE: OK with the snapshot's start LSN; nothing was written
-     * since, so it is the last LSN. BGSAVE: OK at once. */
-    int fd = nv_connect(srv.port);
-    ck_assert_int_ge(fd, 0);
-    nv_reply_t nr;
-    int64_t saves = info_num(c, "rdb_saves");
-    ck_assert_int_eq(nv_send(fd, FICKLE_OP_SAVE, 0, 77, NULL, 0, NULL, 0, NULL, 0), 0);
-    ck_assert_int_eq(nv_read(fd, &nr), 0);
-    ck_assert_uint_eq(nr.status, FICKLE_STATUS_OK);
-    ck_assert_uint_eq(nr.opaque, 77);
-    ck_assert_uint_eq(nr.opcode, FICKLE_OP_SAVE);
-    ck_assert_uint_eq(nr.elen, FICKLE_EXT_R_SAVE);
-    ck_assert_int_eq((int64_t)fickle_get_le64(nr.extras), info_num(c, "last_lsn"));
-    nv_free(&nr);
-    ck_assert_int_eq(nv_send(fd, FICKLE_OP_SAVE, 0, 78, NULL, 0, "k", 1, NULL, 0), 0);
-    ck_assert_int_eq(nv_read(fd, &nr), 0);
-    ck_assert_uint_eq(nr.status, FICKLE_STATUS_BAD_REQUEST);
-    nv_free(&nr);
-    ck_assert_int_eq(nv_send(fd, FICKLE_OP_BGSAVE, 0, 79, NULL, 0, NULL, 0, NULL, 0), 0);
-    ck_assert_int_eq(nv_read(fd, &nr), 0);
-    ck_assert_uint_eq(nr.status, FICKLE_STATUS_OK);
-    nv_free(&nr);
-    close(fd);
-    wait_saves(c, saves + 2);
+    native_save_and_bgsave(c);
     ck_assert_uint_le(snapshots(l0, 4), 2); /* two kept */
     fk_close(c);
 }
 END_TEST
+
+
 
 /* A SAVE in a pipeline: the requests after it wait for its reply, and
  * other clients are served meanwhile. */
