@@ -42,22 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-}
-
-wait_ready() { # port
-  for _ in $(seq 100); do
-    [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ] && return 0
-    sleep 0.05
-  done
-  echo "server_bench: nothing answers on port $1" >&2
-  return 1
-}
+. "$(dirname "$0")/lib.sh"
 
 # Each starts a server in this shell (so cleanup can stop it) on a free port.
 declare -A port

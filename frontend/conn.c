@@ -140,6 +140,7 @@ proto_result_t conn_pump(conn_t *c, struct evbuffer *in, struct evbuffer *out, s
 static void park(conn_t *c, worker_t *w, uint64_t wait_lsn)
 {
     c->parked = true;
+    c->parked_ms = worker_now_ms();
     c->wait_lsn = wait_lsn;
     c->park_prev = NULL;
     c->park_next = w->parked;
@@ -254,9 +255,17 @@ static int save_status(conn_t *c, uint64_t *lsn)
 
 void conn_release_parked(worker_t *w)
 {
-    uint64_t durable = store_durable_lsn(w->conf->store), lsn;
+    uint64_t durable = store_durable_lsn(w->conf->store), now = worker_now_ms(), lsn;
     for (conn_t *c = w->parked, *next; c; c = next) {
         next = c->park_next;
+        if (c->wait_lsn > durable && now - c->parked_ms > CONN_DURABLE_TIMEOUT_MS) {
+            log_msg(LOG_WARNING, "client id=%llu %s closed: its writes were not durable after %u s (LSN %llu, durable "
+                                 "%llu); is the persister running?",
+                    (unsigned long long)c->id, c->peer, CONN_DURABLE_TIMEOUT_MS / 1000,
+                    (unsigned long long)c->wait_lsn, (unsigned long long)durable);
+            conn_close(c, "durability timeout");
+            continue;
+        }
         int saved;
         if (c->wait_lsn > durable || (saved = save_status(c, &lsn)) == 0)
             continue;

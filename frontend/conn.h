@@ -66,6 +66,7 @@ struct conn {
     void (*save_reply)(conn_t *c, struct evbuffer *out, int status, uint64_t lsn);
     uint8_t save_opcode;  /* native: the request's opcode and opaque */
     uint64_t save_opaque;
+    uint64_t parked_ms;
     struct evbuffer *held;
     conn_t *park_prev, *park_next;
     char peer[64];
@@ -100,8 +101,15 @@ conn_t *conn_new(struct worker *w, int fd, const proto_t *proto, const char *pee
  * clients_closed_for_limits); the protocol then returns PROTO_CLOSE. */
 void conn_count_limit_close(conn_t *c);
 
+/* How long a connection waits for durability before it is closed without
+ * its replies: the writes may or may not be durable, and it is never told
+ * OK for one whose fsync did not happen (a failing disk, a persister that
+ * cannot start). A SAVE's wait has no such bound (as Redis's SAVE). */
+#define CONN_DURABLE_TIMEOUT_MS 30000
+
 /* Worker: releases every parked connection whose wait is over: the durable
- * LSN covers its writes and, after a SAVE, the persister answered it. */
+ * LSN covers its writes and, after a SAVE, the persister answered it; and
+ * closes those whose writes waited past CONN_DURABLE_TIMEOUT_MS. */
 void conn_release_parked(struct worker *w);
 
 /* Closes now, dropping unsent output. `why` is logged at debug level. */

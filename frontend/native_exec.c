@@ -29,6 +29,7 @@ static uint16_t status_of(store_err_t err)
     case STORE_NOMEM: return FICKLE_STATUS_NOMEM;
     case STORE_TOO_BIG:
     case STORE_TXN_TOO_BIG: return FICKLE_STATUS_TOO_BIG;
+    case STORE_BUSY: return FICKLE_STATUS_BUSY;
     default: return FICKLE_STATUS_INTERNAL;
     }
 }
@@ -43,15 +44,17 @@ static uint16_t status_of_ops(ops_status_t rc)
     case OPS_EXISTS: return FICKLE_STATUS_EXISTS;
     case OPS_CAS_MISMATCH: return FICKLE_STATUS_CAS_MISMATCH;
     case OPS_NOMEM: return FICKLE_STATUS_NOMEM;
+    case OPS_BUSY: return FICKLE_STATUS_BUSY;
+    case OPS_TXN_TOO_BIG: return FICKLE_STATUS_TOO_BIG;
     default: return FICKLE_STATUS_INTERNAL;
     }
 }
 
 static int fail(struct evbuffer *out, const cmd_t *cmd, uint16_t status, store_t *st)
 {
-    const char *msg = status == FICKLE_STATUS_INTERNAL ? store_error_detail()
-                      : status == FICKLE_STATUS_NOMEM  ? "store is full"
-                                                       : NULL;
+    const char *msg = status == FICKLE_STATUS_INTERNAL || status == FICKLE_STATUS_BUSY ? store_error_detail()
+                      : status == FICKLE_STATUS_NOMEM                                     ? "store is full"
+                                                                                          : NULL;
     (void)st;
     return native_reply_status(out, cmd->opcode, cmd->opaque, status, msg);
 }

@@ -21,6 +21,8 @@ ops_status_t ops_from_store(store_err_t err)
     case STORE_CAS_MISMATCH: return OPS_CAS_MISMATCH;
     case STORE_NOMEM: return OPS_NOMEM;
     case STORE_TOO_BIG: return OPS_TOO_BIG;
+    case STORE_BUSY: return OPS_BUSY;
+    case STORE_TXN_TOO_BIG: return OPS_TXN_TOO_BIG;
     default: return OPS_INTERNAL;
     }
 }

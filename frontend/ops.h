@@ -27,6 +27,8 @@ typedef enum {
     OPS_CAS_MISMATCH,
     OPS_EXISTS,       /* a condition on existence failed (native CAS/NX) */
     OPS_NOMEM,        /* region full */
+    OPS_BUSY,         /* the change log stayed full: the persister is behind or down */
+    OPS_TXN_TOO_BIG,  /* one change (or transaction) too large for the change log */
     OPS_INTERNAL,     /* store failure: store_error_detail() says what */
 } ops_status_t;
 

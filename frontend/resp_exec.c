@@ -24,6 +24,11 @@ int resp_reply_ops_error(struct evbuffer *out, store_t *st, ops_status_t rc)
                                  STORE_MAX_KEY, (unsigned long long)store_max_value(st));
     case OPS_NO_SUCH_KEY: return resp_reply_error(out, "ERR no such key");
     case OPS_NOMEM: return resp_reply_error(out, "OOM command not allowed when used memory > 'maxmemory'.");
+    case OPS_BUSY:
+        return resp_reply_error(out, "BUSY the change log is full: the persister is behind or down; nothing was "
+                                     "written, retry later");
+    case OPS_TXN_TOO_BIG:
+        return resp_reply_errorf(out, "ERR %s", store_error_detail());
     default: return resp_reply_errorf(out, "ERR internal error: %s", store_error_detail());
     }
 }

@@ -259,6 +259,10 @@ int worker_main(const worker_conf_t *conf)
     worker_t w = {.conf = conf, .stats = &conf->runtime->workers[conf->index]};
     atomic_store_explicit(&w.stats->pid, (int32_t)getpid(), memory_order_relaxed);
     worker_refresh_settings(&w);
+    /* A write that finds the change log full must not stall this event
+     * loop (every other client of the worker would wait): wait briefly,
+     * then answer BUSY and let the client retry. */
+    store_set_ring_wait(conf->store, WORKER_RING_WAIT_MS);
     arm_test_crash_point(conf->index);
     int status = 0;
     if (setup(&w) == 0) {

@@ -17,6 +17,7 @@
 #include "store/store.h"
 
 #define WORKER_MAX_LISTENERS 16
+#define WORKER_RING_WAIT_MS 20 /* longest a write blocks the loop for ring space */
 
 typedef struct {
     int fd;

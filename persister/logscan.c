@@ -196,6 +196,31 @@ persist_status_t logscan_size_after(const char *dir, uint64_t after_lsn, uint64_
     return st;
 }
 
+persist_status_t logscan_tail(const char *dir, logscan_result_t *res, persist_error_t *err,
+                              void (*note)(const char *msg))
+{
+    memset(res, 0, sizeof(*res));
+    segment_info_t *segs = NULL;
+    size_t n = 0;
+    persist_status_t st = segment_list(dir, &segs, &n, err);
+    if (st == PERSIST_IO && err->sys_errno == ENOENT)
+        return PERSIST_OK; /* no log yet */
+    /* From the newest segment back to the first that holds a record. */
+    for (size_t i = n; st == PERSIST_OK && i-- > 0 && res->records == 0;) {
+        char path[4096];
+        if (pio_join(path, sizeof(path), dir, segs[i].name) != 0) {
+            st = persist_fail(err, PERSIST_INVALID, 0, 0, "%s/%s: path too long", dir, segs[i].name);
+            break;
+        }
+        res->segments++;
+        st = scan_one(path, i + 1 == n, LOGSCAN_RECOVER, UINT64_MAX, NULL, NULL, res, err, note);
+        if (st == PERSIST_END)
+            st = PERSIST_OK;
+    }
+    free(segs);
+    return st;
+}
+
 persist_status_t logscan_newest_lsn(const char *dir, uint64_t *lsn, persist_error_t *err)
 {
     *lsn = 0;

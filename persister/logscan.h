@@ -58,6 +58,14 @@ persist_status_t logscan_prune(const char *dir, uint64_t upto_lsn, unsigned *rem
  * PERSIST_OK, PERSIST_IO. */
 persist_status_t logscan_size_after(const char *dir, uint64_t after_lsn, uint64_t *bytes, persist_error_t *err);
 
+/* Where a starting persister continues: the last LSN of the log, reading
+ * only its newest segments (back to the newest holding a record), with a
+ * torn tail of the newest cut off. Older segments are not read: a
+ * persister restart costs one segment, not the whole log, and damage
+ * there is for recovery and `fickled --check` to find. */
+persist_status_t logscan_tail(const char *dir, logscan_result_t *res, persist_error_t *err,
+                              void (*note)(const char *msg));
+
 /* The last LSN of the log, reading only its newest segments: the newest
  * one holding a record (a torn tail is ignored, not cut). 0 for an empty
  * or missing log. PERSIST_OK, or the reader's error. */

@@ -154,6 +154,15 @@ persist_status_t snaptake_run(store_t *st, const char *dir, const snaptake_opts_
 
 /* ---- loading ----------------------------------------------------------------- */
 
+/* One entry as a PUT record: what store_replay_apply takes. */
+static record_t entry_record(const snapshot_entry_t *e)
+{
+    uint64_t version = e->version ? e->version : 1;
+    record_t rec = {.lsn = version, .type = RECORD_PUT};
+    rec.op = (record_op_t){RECORD_PUT, e->key, e->klen, e->val, e->vlen, e->expiry_ms, version};
+    return rec;
+}
+
 persist_status_t snaptake_load(store_t *st, const char *path, snapshot_header_t *hdr, uint64_t *items,
                                persist_error_t *err)
 {
@@ -161,24 +170,26 @@ persist_status_t snaptake_load(store_t *st, const char *path, snapshot_header_t 
     persist_status_t rc = snapshot_reader_open(path, &r, err);
     if (rc != PERSIST_OK)
         return rc;
+    store_err_t se = store_replay_begin(st); /* many entries per critical section */
+    if (se != STORE_OK) {
+        snapshot_reader_close(r);
+        return store_error(err, "loading a snapshot", se);
+    }
     snapshot_entry_t e;
-    bool muted_before = false; /* the handle is the caller's: restore "not muted" */
-    store_ring_mute(st, true);
     while ((rc = snapshot_reader_next(r, &e, err)) == PERSIST_OK) {
-        store_put_opts_t po = {.expiry_ms = e.expiry_ms, .version = e.version ? e.version : 1};
-        store_err_t se = store_put(st, e.key, e.klen, e.val, e.vlen, &po, NULL);
-        if (se != STORE_OK) {
+        record_t rec = entry_record(&e);
+        if ((se = store_replay_apply(st, &rec)) != STORE_OK) {
             rc = store_error(err, "loading a snapshot entry", se);
             break;
         }
     }
+    store_replay_end(st);
     if (rc == PERSIST_END) {
         rc = PERSIST_OK;
-        store_err_t se = store_raise_lsn(st, snapshot_reader_header(r)->start_lsn);
+        se = store_raise_lsn(st, snapshot_reader_header(r)->start_lsn);
         if (se != STORE_OK)
             rc = store_error(err, "loading a snapshot", se);
     }
-    store_ring_mute(st, muted_before);
     if (hdr)
         *hdr = *snapshot_reader_header(r);
     if (items)
@@ -203,7 +214,7 @@ typedef struct {
 static int apply(void *arg, const record_t *rec)
 {
     replay_t *r = arg;
-    store_err_t e = store_apply_record(r->st, rec);
+    store_err_t e = store_replay_apply(r->st, rec);
     if (e != STORE_OK) {
         snprintf(r->why, sizeof(r->why), "record LSN %llu (%s): %s (%s)", (unsigned long long)rec->lsn,
                  record_type_name(rec->type), store_strerror(e), store_error_detail());
@@ -218,9 +229,13 @@ persist_status_t snaptake_replay(store_t *st, const char *log_dir, logscan_mode_
                                  void (*note)(const char *msg))
 {
     replay_t r = {.st = st};
+    store_err_t se = store_replay_begin(st); /* many records per critical section */
+    if (se != STORE_OK)
+        return store_error(err, "replaying the log", se);
     store_set_clock(st, stopped_clock);
     persist_status_t rc = logscan_replay(log_dir, mode, after_lsn, apply, &r, res, err, note);
     store_set_clock(st, NULL);
+    store_replay_end(st);
     if (rc == PERSIST_INVALID && r.why[0])
         rc = persist_fail(err, PERSIST_INVALID, 0, 0, "replaying %s: %s", log_dir, r.why);
     if (applied)

@@ -68,7 +68,8 @@ persist_status_t snaptake_run(store_t *st, const char *dir, const snaptake_opts_
  * the entry count. PERSIST_OK; PERSIST_CORRUPT (the file is damaged: some
  * entries may have been loaded, start over on a new region); PERSIST_IO,
  * PERSIST_NOMEM; PERSIST_INVALID for a store error (e.g. the region is
- * too small), with the store's detail. */
+ * too small), with the store's detail. Nothing else may use the region
+ * meanwhile: entries go in many to a critical section (store_replay_begin). */
 persist_status_t snaptake_load(store_t *st, const char *path, snapshot_header_t *hdr, uint64_t *items,
                                persist_error_t *err);
 
@@ -80,7 +81,8 @@ persist_status_t snaptake_load(store_t *st, const char *path, snapshot_header_t 
  * since must not turn a later record (an EXPIRE that extended it) into a
  * no-op; the handle is left on the default clock. *applied (may be NULL)
  * gets the records applied. PERSIST_OK, logscan's errors, or
- * PERSIST_INVALID when the store refused a record (the message says why). */
+ * PERSIST_INVALID when the store refused a record (the message says why).
+ * Nothing else may use the region meanwhile (store_replay_begin). */
 persist_status_t snaptake_replay(store_t *st, const char *log_dir, logscan_mode_t mode, uint64_t after_lsn,
                                  logscan_result_t *res, uint64_t *applied, persist_error_t *err,
                                  void (*note)(const char *msg));

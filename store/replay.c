@@ -56,7 +56,7 @@ store_err_t store_apply_record(store_t *st, const record_t *rec)
 {
     bool muted = st->ring_mute;
     st->ring_mute = true;
-    store_err_t err = STORE_OK; /* always set below; GCC's -O1 sanitizer build cannot tell */
+    store_err_t err = STORE_OK;
     if (rec->type == RECORD_CLEAR && (err = store_clear(st)) == STORE_OK &&
         (err = store_write_lock(st)) == STORE_OK) {
         raise_lsn_locked(st, rec->lsn);
@@ -73,6 +73,44 @@ store_err_t store_apply_record(store_t *st, const record_t *rec)
     }
     st->ring_mute = muted;
     return err;
+}
+
+store_err_t store_replay_begin(store_t *st)
+{
+    store_err_t err = store_write_lock(st);
+    if (err == STORE_OK)
+        st->ring_mute = true;
+    return err;
+}
+
+store_err_t store_replay_apply(store_t *st, const record_t *rec)
+{
+    if (!st->in_write)
+        return store_fail(STORE_INVALID, "store_replay_apply without store_replay_begin");
+    if (rec->type == RECORD_CLEAR || st->hdr->journal_len > STORE_JOURNAL_CAP / 4 ||
+        (rec->type == RECORD_TXN && st->hdr->journal_len > 0)) {
+        store_write_unlock(st); /* commit what came before: a section holds only so much */
+        store_err_t err = rec->type == RECORD_CLEAR ? store_apply_record(st, rec) : STORE_OK;
+        st->ring_mute = true;
+        store_err_t lk = store_write_lock(st);
+        if (err != STORE_OK || lk != STORE_OK || rec->type == RECORD_CLEAR)
+            return err != STORE_OK ? err : lk;
+    }
+    st->sec_lsn = rec->lsn;
+    store_err_t err = apply_locked(st, rec);
+    if (err == STORE_OK)
+        raise_lsn_locked(st, rec->lsn);
+    else
+        store_write_abort(st);
+    return err;
+}
+
+store_err_t store_replay_end(store_t *st)
+{
+    if (st->in_write)
+        store_write_unlock(st);
+    st->ring_mute = false;
+    return STORE_OK;
 }
 
 store_err_t store_raise_lsn(store_t *st, uint64_t lsn)

@@ -16,6 +16,16 @@
  * record applied. */
 store_err_t store_apply_record(store_t *st, const record_t *rec);
 
+/* Recovery's fast path: many records per critical section (nothing else
+ * runs then, so no reader needs each record published alone). Between
+ * store_replay_begin and store_replay_end the handle holds the writer
+ * mutex; store_replay_apply commits and reopens the section whenever its
+ * undo journal fills. On an error the current section is rolled back and
+ * the replay is over (call store_replay_end, then discard the region). */
+store_err_t store_replay_begin(store_t *st);
+store_err_t store_replay_apply(store_t *st, const record_t *rec);
+store_err_t store_replay_end(store_t *st);
+
 /* Recovery after loading a snapshot: the region's last LSN becomes at
  * least lsn (the snapshot's start LSN: every LSN up to it is spent, even
  * if no item carries it). Logs nothing. STORE_OK or the lock's error. */

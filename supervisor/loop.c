@@ -115,6 +115,8 @@ static void reap(supervisor_t *sv, bool stopping)
         c->pid = 0;
         if (c->kind == CHILD_WORKER)
             forget_clients(sv, c->index);
+        else
+            atomic_store_explicit(&sv->rt->persister.pid, 0, memory_order_relaxed); /* INFO: none running */
         if (stopping) {
             log_msg(LOG_INFO, "%s (pid %d) %s", name, (int)pid, how);
             continue;

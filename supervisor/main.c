@@ -120,8 +120,13 @@ static int daemonize(void)
         log_msg(LOG_ERR, "open /dev/null: %s", strerror(errno));
         return -1;
     }
-    dup2(fd, STDIN_FILENO);
-    dup2(fd, STDOUT_FILENO);
+    /* Standard error too: a daemon must not hold its starter's terminal or
+     * pipe open; the log goes to --log-file (without one it is lost, as
+     * with Redis). */
+    if (dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) {
+        log_msg(LOG_ERR, "dup2 (daemonize): %s", strerror(errno));
+        return -1;
+    }
     if (fd > STDERR_FILENO)
         close(fd);
     return 0;

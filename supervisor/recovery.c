@@ -56,6 +56,8 @@ static int create_region(supervisor_t *sv)
     return 0;
 }
 
+#define REPAIR_HINT ". Start with --repair to keep the longest valid prefix of the log (later records are lost)"
+
 static void drop_region(supervisor_t *sv)
 {
     store_close(sv->store);
@@ -141,37 +143,46 @@ static int rebuild(supervisor_t *sv)
                                           l0, &res, &applied, &perr, note);
     if (st != PERSIST_OK) {
         log_msg(LOG_ERR, "recovery failed: %s%s", perr.msg,
-                st == PERSIST_CORRUPT || st == PERSIST_TORN
-                    ? ". Start with --repair to keep the longest valid prefix of the log (later records are lost)"
-                    : "");
+                st == PERSIST_CORRUPT || st == PERSIST_TORN ? REPAIR_HINT : "");
         drop_region(sv);
         return -1;
     }
     const char *src = l0 ? "snapshot" : res.records ? "log" : "empty";
     snprintf(sv->recovery.source, sizeof(sv->recovery.source), "%s", src);
     sv->recovery.records = applied;
-    if (!l0 && !res.records) {
-        log_msg(LOG_NOTICE, "no snapshot and an empty log: starting with an empty store");
-        return 0;
-    }
-    log_msg(LOG_NOTICE, "recovered from %s: %llu log records replayed after LSN %llu (%llu segments read), "
-                        "now at LSN %llu with %llu keys, in %llu ms",
-            l0 ? "a snapshot and the log" : "the log", (unsigned long long)applied, (unsigned long long)l0,
-            (unsigned long long)res.segments, (unsigned long long)store_last_lsn(sv->store),
-            (unsigned long long)store_count(sv->store), (unsigned long long)(mono_ms() - t0));
+    if (l0)
+        log_msg(LOG_NOTICE, "recovered %llu records up to LSN %llu from %llu log segments after the snapshot at LSN "
+                            "%llu, in %llu ms (%llu keys)",
+                (unsigned long long)applied, (unsigned long long)store_last_lsn(sv->store),
+                (unsigned long long)res.segments, (unsigned long long)l0, (unsigned long long)(mono_ms() - t0),
+                (unsigned long long)store_count(sv->store));
+    else
+        log_msg(LOG_NOTICE, "recovered %llu records up to LSN %llu from %llu log segments in %llu ms (%llu keys)",
+                (unsigned long long)applied, (unsigned long long)res.last_lsn, (unsigned long long)res.segments,
+                (unsigned long long)(mono_ms() - t0), (unsigned long long)store_count(sv->store));
     return 0;
 }
 
 /* What the disk holds: the log's last LSN, from its newest segment only
  * (a warm start must not read the whole log), or the newest snapshot's
- * start LSN if larger. Also notes the newest snapshot for LASTSAVE. */
-static int disk_last_lsn(supervisor_t *sv, uint64_t *lsn)
+ * start LSN if larger. Also notes the newest snapshot for LASTSAVE.
+ * *damaged: the newest segment is corrupt, which only --repair gets past
+ * (else the start is refused, with the way out). */
+static int disk_last_lsn(supervisor_t *sv, uint64_t *lsn, bool *damaged)
 {
     persist_error_t perr;
+    persist_status_t st = logscan_newest_lsn(sv->log_dir, lsn, &perr);
+    *damaged = st == PERSIST_CORRUPT || st == PERSIST_TORN;
+    if (st != PERSIST_OK && !(*damaged && sv->cfg.repair)) {
+        if (*damaged)
+            log_msg(LOG_ERR, "recovery failed: %s%s", perr.msg, REPAIR_HINT);
+        else
+            log_msg(LOG_ERR, "cannot read the log: %s", perr.msg);
+        return -1;
+    }
     snapshot_info_t *v = NULL;
     size_t n = 0;
-    if (logscan_newest_lsn(sv->log_dir, lsn, &perr) != PERSIST_OK ||
-        snapshot_list(sv->dd.path, &v, &n, &perr) != PERSIST_OK) {
+    if (snapshot_list(sv->dd.path, &v, &n, &perr) != PERSIST_OK) {
         log_msg(LOG_ERR, "cannot read the data directory: %s", perr.msg);
         return -1;
     }
@@ -228,11 +239,19 @@ static int try_warm(supervisor_t *sv, uint64_t disk)
 int recovery_open_region(supervisor_t *sv)
 {
     uint64_t t0 = mono_ms(), disk = 0;
+    bool damaged;
     snprintf(sv->log_dir, sizeof(sv->log_dir), "%s/log", sv->dd.path);
-    if (disk_last_lsn(sv, &disk) != 0)
+    if (disk_last_lsn(sv, &disk, &damaged) != 0)
         return -1;
+    const char *path = sv->dd.region_path;
     int rc = 0;
-    if (access(sv->dd.region_path, F_OK) == 0 && (rc = try_warm(sv, disk)) != 0) {
+    if (damaged) { /* --repair: the region may hold more than the log keeps */
+        log_msg(LOG_WARNING, "the newest log segment is damaged: --repair rebuilds the region");
+        if (access(path, F_OK) == 0 && store_unlink(path) != 0) {
+            log_msg(LOG_ERR, "unlink %s: %s", path, strerror(errno));
+            return -1;
+        }
+    } else if (access(path, F_OK) == 0 && (rc = try_warm(sv, disk)) != 0) {
         if (rc > 0)
             snprintf(sv->recovery.source, sizeof(sv->recovery.source), "warm");
         sv->recovery.ms = mono_ms() - t0;

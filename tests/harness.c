@@ -30,7 +30,7 @@
 
 const char *fk_binary = FICKLED_PATH;
 
-static uint16_t free_port(void)
+uint16_t fk_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -121,8 +121,8 @@ int fk_start(fk_server_t *s, const char *const *extra)
         return -1;
     snprintf(s->log, sizeof(s->log), "%s/fickled.log", s->dir);
     for (int attempt = 0; attempt < 5; attempt++) {
-        s->port = free_port();
-        s->resp_port = free_port();
+        s->port = fk_free_port();
+        s->resp_port = fk_free_port();
         if (s->port == s->resp_port)
             continue;
         s->pid = spawn(s, extra);
@@ -210,6 +210,7 @@ int fk_run(const char *const *args, char *errbuf, size_t errlen)
         dup2(pipefd[1], STDERR_FILENO);
         dup2(pipefd[1], STDOUT_FILENO);
         close(pipefd[0]);
+        close(pipefd[1]); /* else a daemon would keep the pipe open */
         execv(fk_binary, (char *const *)argv);
         _exit(127);
     }

@@ -36,6 +36,10 @@ int fk_stop(fk_server_t *s);
 /* Removes the temporary directory and the region (after fk_stop). */
 void fk_cleanup(fk_server_t *s);
 
+/* A TCP port on 127.0.0.1 nothing listens on (for tests that start
+ * fickled themselves). */
+uint16_t fk_free_port(void);
+
 /* Runs fickled with args and returns its exit status; its stderr goes to
  * errbuf (may be NULL). For option tests: nothing long-running. */
 int fk_run(const char *const *args, char *errbuf, size_t errlen);

@@ -8,18 +8,15 @@
 #include "config.h"
 
 #include <check.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
 #include "tests/harness.h"
+#include "tests/load_util.h"
 
 #ifndef FICKLED_TEST_PATH
 #error "FICKLED_TEST_PATH must name the fickled built with crash points"
@@ -33,13 +30,6 @@ static void teardown(void)
     memset(&srv, 0, sizeof(srv));
     fk_binary = FICKLED_PATH;
     unsetenv("FICKLE_TEST_CRASH");
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* The workers' pids: the server's children but the persister. */
@@ -62,120 +52,12 @@ static size_t worker_pids(pid_t *pids, size_t max)
     return k;
 }
 
-/* Load generator (a child process): SET load:<n> = val:<n>:<pad>, one at a
- * time, reconnecting after any failure and retrying the same n; writes each
- * acknowledged n to ack_fd. Values vary in size so some take page runs. */
-static void loader(uint16_t port, int ack_fd, unsigned ms, unsigned id)
-{
-    fk_conn_t *c = NULL;
-    uint64_t end = now_ms() + ms;
-    static char val[20000];
-    for (uint32_t n = id * 1000000; now_ms() < end;) {
-        if (c == NULL && (c = fk_connect(port)) == NULL) {
-            usleep(10000);
-            continue;
-        }
-        char key[32];
-        if (n % 3 == 0) {
-            /* Replacements that change size free the old chunk: the
-             * commit's deferred frees (STORE_CP_FREEING) get exercised. */
-            int sklen = snprintf(key, sizeof(key), "scratch:%u", n % 7);
-            const char *sargv[] = {"SET", key, val};
-            size_t slens[] = {3, (size_t)sklen, 16 + (n * 37) % 3000};
-            rv_t *sr = fk_send(c, 3, sargv, slens) == 0 ? fk_read(c) : NULL;
-            bool sok = sr && sr->type == RV_STATUS;
-            rv_free(sr);
-            if (!sok) {
-                fk_close(c);
-                c = NULL;
-                continue;
-            }
-        }
-        int klen = snprintf(key, sizeof(key), "load:%u", n);
-        size_t vlen = (size_t)snprintf(val, sizeof(val), "val:%u:", n);
-        size_t pad = (n % 50 == 0) ? 12000 : n % 200;
-        memset(val + vlen, 'a' + (char)(n % 26), pad);
-        vlen += pad;
-        const char *argv[] = {"SET", key, val};
-        size_t lens[] = {3, (size_t)klen, vlen};
-        rv_t *r = fk_send(c, 3, argv, lens) == 0 ? fk_read(c) : NULL;
-        bool ok = r && r->type == RV_STATUS;
-        rv_free(r);
-        if (!ok) {
-            fk_close(c);
-            c = NULL;
-            continue;
-        }
-        if (write(ack_fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
-            _exit(3);
-        n++;
-    }
-    fk_close(c);
-    _exit(0);
-}
-
-/* Checks every acknowledged write is there with its value. Returns the count. */
-static size_t verify_acks(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    fk_conn_t *c = fk_connect(srv.resp_port);
-    ck_assert_ptr_nonnull(c);
-    uint32_t n;
-    size_t count = 0;
-    while (fread(&n, sizeof(n), 1, f) == 1) {
-        char cmd[64], prefix[32];
-        snprintf(cmd, sizeof(cmd), "GET load:%u", n);
-        int plen = snprintf(prefix, sizeof(prefix), "val:%u:", n);
-        rv_t *r = fk_cmd(c, cmd);
-        ck_assert_msg(r && r->type == RV_BULK, "acknowledged write load:%u is missing", n);
-        ck_assert_msg(strncmp(r->s, prefix, (size_t)plen) == 0, "load:%u has a wrong value", n);
-        size_t pad = (n % 50 == 0) ? 12000 : n % 200;
-        ck_assert_uint_eq(r->len, (size_t)plen + pad);
-        rv_free(r);
-        count++;
-    }
-    fclose(f);
-    fk_close(c);
-    return count;
-}
-
-static pid_t start_loader(const char *ack_path, unsigned ms, unsigned id)
-{
-    int fd = open(ack_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    ck_assert_int_ge(fd, 0);
-    pid_t pid = fork();
-    if (pid == 0)
-        loader(srv.resp_port, fd, ms, id);
-    close(fd);
-    return pid;
-}
-
-static void wait_loader(pid_t pid)
-{
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "loader failed");
-}
-
-/* After a clean stop, `fickled --check` on the same directories passes. */
-static void check_region(void)
-{
-    char data[300], shm[300], out[2048];
-    snprintf(data, sizeof(data), "%s/data", srv.dir);
-    snprintf(shm, sizeof(shm), "/dev/shm/%s", strrchr(srv.dir, '/') + 1);
-    ck_assert_int_eq(fk_stop(&srv), 0);
-    const char *args[] = {"--check", "--data-dir", data, "--shm-dir", shm, NULL};
-    ck_assert_msg(fk_run(args, out, sizeof(out)) == 0, "fickled --check: %s", out);
-    ck_assert_msg(strstr(out, "is consistent"), "%s", out);
-}
-
 START_TEST(worker_sigkill_under_load)
 {
     ck_assert_int_eq(fk_start(&srv, NULL), 0);
     char acks[300];
     snprintf(acks, sizeof(acks), "%s/acks", srv.dir);
-    pid_t l1 = start_loader(acks, 3000, 1), l2 = start_loader(acks, 3000, 2);
+    pid_t l1 = load_start(srv.resp_port, acks, 3000, 1), l2 = load_start(srv.resp_port, acks, 3000, 2);
     fk_conn_t *bystander = fk_connect(srv.resp_port);
     pid_t before[8];
     for (int round = 0; round < 4; round++) {
@@ -184,17 +66,17 @@ START_TEST(worker_sigkill_under_load)
         ck_assert_uint_eq(n, 2);
         ck_assert_int_eq(kill(before[round % 2], SIGKILL), 0);
     }
-    wait_loader(l1);
-    wait_loader(l2);
+    load_wait(l1);
+    load_wait(l2);
     ck_assert(fk_log_has(&srv, "killed by signal 9", 0));
     usleep(300 * 1000);
     pid_t after[8];
     ck_assert_uint_eq(worker_pids(after, 8), 2); /* replacements are running */
     /* A client on a surviving worker may have been cut; a new one is served. */
     fk_close(bystander);
-    size_t n = verify_acks(acks);
+    size_t n = load_verify(srv.resp_port, acks);
     ck_assert_uint_gt(n, 100);
-    check_region();
+    srv_stop_and_check(&srv);
 }
 END_TEST
 
@@ -267,13 +149,13 @@ START_TEST(worker_dies_inside_critical_section)
     ck_assert_int_eq(fk_start(&srv, NULL), 0);
     char acks[300];
     snprintf(acks, sizeof(acks), "%s/acks", srv.dir);
-    pid_t l1 = start_loader(acks, 2500, 1);
-    wait_loader(l1);
+    pid_t l1 = load_start(srv.resp_port, acks, 2500, 1);
+    load_wait(l1);
     ck_assert_msg(fk_log_has(&srv, "killed by signal 9", 0), "crash point %u was never reached", cp);
     ck_assert(fk_log_has(&srv, "test crash point", 0));
-    size_t n = verify_acks(acks);
+    size_t n = load_verify(srv.resp_port, acks);
     ck_assert_uint_gt(n, 150);
-    check_region();
+    srv_stop_and_check(&srv);
 }
 END_TEST
 

@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/harness.h"
@@ -274,6 +278,131 @@ START_TEST(sighup_reloads_settings)
 }
 END_TEST
 
+/* --daemonize: the command returns at once, the pid file names the
+ * server, SIGTERM stops it and removes the pid file. */
+START_TEST(daemonize_and_pidfile)
+{
+    char dir[] = "/tmp/fickle-daemon-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char data[300], shm[300], pidfile[300], logf[300], port[8];
+    snprintf(data, sizeof(data), "%s/data", dir);
+    snprintf(shm, sizeof(shm), "/dev/shm/%s", strrchr(dir, '/') + 1);
+    snprintf(pidfile, sizeof(pidfile), "%s/fickled.pid", dir);
+    snprintf(logf, sizeof(logf), "%s/fickled.log", dir);
+    ck_assert_int_eq(mkdir(shm, 0700), 0);
+    uint16_t resp = fk_free_port();
+    snprintf(port, sizeof(port), "%u", resp);
+    const char *args[] = {"--daemonize", "yes", "--pidfile", pidfile, "--data-dir", data, "--shm-dir", shm,
+                          "--log-file", logf, "--port", "0", "--resp-port", port, "--workers", "1", NULL};
+    char out[1024];
+    ck_assert_int_eq(fk_run(args, out, sizeof(out)), 0);
+    pid_t pid = 0;
+    for (int i = 0; i < 100 && pid == 0; i++) {
+        FILE *f = fopen(pidfile, "r");
+        if (f && fscanf(f, "%d", &pid) != 1)
+            pid = 0;
+        if (f)
+            fclose(f);
+        if (pid == 0)
+            usleep(50 * 1000);
+    }
+    ck_assert_int_gt(pid, 0);
+    fk_conn_t *c = NULL;
+    for (int i = 0; i < 100 && c == NULL; i++)
+        if ((c = fk_connect(resp)) == NULL)
+            usleep(50 * 1000);
+    ck_assert_ptr_nonnull(c);
+    fk_expect_status(c, "PING", "PONG");
+    fk_close(c);
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    for (int i = 0; i < 200 && access(pidfile, F_OK) == 0; i++)
+        usleep(50 * 1000);
+    ck_assert_msg(access(pidfile, F_OK) != 0, "the pid file outlived the server");
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, shm);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* The native protocol on --unixsocket. */
+START_TEST(unix_socket_serves_native)
+{
+    char path[108];
+    snprintf(path, sizeof(path), "/tmp/fickle-%d.sock", (int)getpid());
+    const char *extra[] = {"--unixsocket", path, NULL};
+    start(extra);
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_uint_eq(sb.st_mode & 0777, 0700);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    nv_reply_t r;
+    ck_assert_int_eq(nv_send(fd, FICKLE_OP_SET, 0, 1, NULL, 0, "u", 1, "nix", 3), 0);
+    ck_assert_int_eq(nv_read(fd, &r), 0);
+    ck_assert_uint_eq(r.status, FICKLE_STATUS_OK);
+    nv_free(&r);
+    close(fd);
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    fk_expect_bulk(c, "GET u", "nix");
+    fk_close(c);
+    ck_assert_int_eq(fk_stop(&srv), 0);
+    ck_assert_msg(access(path, F_OK) != 0, "the socket file outlived the server");
+}
+END_TEST
+
+/* SIGHUP reopens the log file (logrotate moves it first). */
+START_TEST(sighup_reopens_log)
+{
+    start(NULL);
+    char moved[400];
+    snprintf(moved, sizeof(moved), "%s.1", srv.log);
+    ck_assert_int_eq(rename(srv.log, moved), 0);
+    kill(srv.pid, SIGHUP);
+    ck_assert_msg(fk_log_has(&srv, "SIGHUP: log reopened", 5000), "no new log file after SIGHUP");
+}
+END_TEST
+
+/* True while pid exists and is not a zombie (an orphan's zombie lingers
+ * until whoever adopted it reaps it). */
+static bool running_pid(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+/* Children die with the supervisor (PR_SET_PDEATHSIG). */
+START_TEST(children_die_with_supervisor)
+{
+    start(NULL);
+    pid_t kids[8];
+    size_t n = fk_children(&srv, kids, 8);
+    ck_assert_uint_ge(n, 3); /* two workers and the persister */
+    ck_assert_int_eq(kill(srv.pid, SIGKILL), 0);
+    int status;
+    waitpid(srv.pid, &status, 0);
+    srv.pid = 0;
+    for (size_t i = 0; i < n; i++) {
+        int alive = 1;
+        for (int t = 0; t < 100 && alive; t++) {
+            alive = running_pid(kids[i]);
+            if (alive)
+                usleep(20 * 1000);
+        }
+        ck_assert_msg(!alive, "child %d outlived the supervisor", (int)kids[i]);
+    }
+}
+END_TEST
+
 START_TEST(redis_cli_works)
 {
     if (access("/usr/bin/redis-cli", X_OK) != 0) {
@@ -306,6 +435,10 @@ static Suite *suite(void)
     tcase_add_test(tc, reads_stay_off_the_writer_mutex);
     tcase_add_test(tc, requirepass_both_protocols);
     tcase_add_test(tc, sighup_reloads_settings);
+    tcase_add_test(tc, daemonize_and_pidfile);
+    tcase_add_test(tc, unix_socket_serves_native);
+    tcase_add_test(tc, sighup_reopens_log);
+    tcase_add_test(tc, children_die_with_supervisor);
     tcase_add_test(tc, redis_cli_works);
     suite_add_tcase(s, tc);
     return s;

@@ -250,7 +250,7 @@ START_TEST(save_then_crash_recovers_from_snapshot_and_log)
     crash_and_lose_region();
     ck_assert_int_eq(fk_restart(&srv, args), 0);
     ck_assert(fk_log_has(&srv, "recovery: loaded snapshot", 0));
-    ck_assert(fk_log_has(&srv, "recovered from a snapshot and the log", 0));
+    ck_assert(fk_log_has(&srv, "log segments after the snapshot at LSN", 0));
     c = fk_connect(srv.resp_port);
     fk_expect_int(c, "DBSIZE", 1490);
     fk_expect_nil(c, "GET a:0");
@@ -366,7 +366,7 @@ END_TEST
 
 START_TEST(log_segments_pruned_after_snapshots)
 {
-    const char *args[] = {"--log-segment-size", "1m", "--snapshot-log-size", "0", NULL};
+    const char *args[] = {"--log-segment-size", "1m", "--snapshot-log-size", "0", "--fsync", "always", NULL};
     ck_assert_int_eq(fk_start(&srv, args), 0);
     fk_conn_t *c = fk_connect(srv.resp_port);
     uint64_t seg[64], l0[4];

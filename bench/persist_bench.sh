@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# bench/persist_bench.sh — what durability costs, fickled against
+# redis-server in the same run (make bench-persist):
+#   1. SET throughput, fickled --fsync always against redis-server
+#      --appendonly yes --appendfsync always, and everysec against everysec
+#      (redis-benchmark, 50 clients, pipeline 1 and 16, random keys);
+#   2. restart with KEYS keys of 32-byte values: fickled warm attach (the
+#      region survived), fickled cold recovery (region gone: log replay),
+#      and redis-server loading its RDB; time from start until DBSIZE
+#      answers with every key.
+# Settings (environment): FICKLED, N=20000 (requests per fsync-always
+# run; everysec runs use 10x), KEYS=1000000.
+# Same caveat as server_bench.sh: client and servers share the machine.
+set -euo pipefail
+
+FICKLED=${FICKLED:-./supervisor/fickled}
+N=${N:-20000}
+KEYS=${KEYS:-1000000}
+. "$(dirname "$0")/lib.sh"
+
+for prog in redis-server redis-benchmark redis-cli; do
+  command -v "$prog" >/dev/null || { echo "persist_bench: $prog not found" >&2; exit 1; }
+done
+[ -x "$FICKLED" ] || { echo "persist_bench: no fickled at $FICKLED (set FICKLED=...)" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/fickle-pbench-XXXXXX)
+shm=/dev/shm/$(basename "$tmp")
+mkdir -p "$shm"
+declare -A pid port
+cleanup() {
+  for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pid[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp" "$shm"
+}
+trap cleanup EXIT
+
+start_fickle() { # name fsync
+  port[$1]=${port[$1]:-$(free_port)}
+  mkdir -p "$shm/$1"
+  "$FICKLED" --port 0 --resp-port "${port[$1]}" --workers 2 --memory 1g --fsync "$2" --data-dir "$tmp/$1" \
+    --shm-dir "$shm/$1" --log-file "$tmp/$1.log" </dev/null >/dev/null 2>&1 &
+  pid[$1]=$!
+}
+
+start_redis() { # name appendonly appendfsync
+  port[$1]=${port[$1]:-$(free_port)}
+  mkdir -p "$tmp/$1"
+  redis-server --port "${port[$1]}" --bind 127.0.0.1 --save '' --appendonly "$2" --appendfsync "$3" \
+    --dir "$tmp/$1" --logfile "$tmp/$1.log" </dev/null >/dev/null 2>&1 &
+  pid[$1]=$!
+}
+
+stop() { # name: SIGTERM and wait (graceful)
+  kill "${pid[$1]}" && wait "${pid[$1]}" 2>/dev/null || true
+  unset "pid[$1]"
+}
+
+set_rps() { # port pipeline requests
+  redis-benchmark -p "$1" -t set -n "$3" -c 50 -P "$2" -r 1000000 -d 32 --csv 2>/dev/null |
+    awk -F'","' '/SET/ {gsub(/"/, "", $2); print int($2)}'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+echo "== SET throughput with durability (redis-benchmark -c 50 -r 1000000 -d 32)"
+printf '%-10s %-3s %12s %12s %8s\n' fsync P fickle redis ratio
+for mode in always everysec; do
+  n=$N; [ "$mode" = everysec ] && n=$((N * 10))
+  start_fickle "f-$mode" "$mode"; start_redis "r-$mode" yes "$mode"
+  wait_ready "${port[f-$mode]}"; wait_ready "${port[r-$mode]}"
+  for p in 1 16; do
+    f=$(set_rps "${port[f-$mode]}" "$p" "$n"); r=$(set_rps "${port[r-$mode]}" "$p" "$n")
+    printf '%-10s %-3s %12s %12s %8s\n' "$mode" "$p" "$f" "$r" "$(ratio "$f" "$r")"
+  done
+  stop "f-$mode"; stop "r-$mode"
+done
+
+# KEYS SETs of 32-byte values in RESP, fed with redis-cli --pipe.
+load_file=$tmp/load.resp
+awk -v n="$KEYS" 'BEGIN { v = "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"; for (i = 0; i < n; i++) { k = "key:" i;
+  printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$32\r\n%s\r\n", length(k), k, v } }' >"$load_file"
+
+time_until_loaded() { # port -> ms from now until DBSIZE answers KEYS
+  local t0 n
+  t0=$(now_ms)
+  while :; do
+    n=$(redis-cli -p "$1" dbsize 2>/dev/null || true)
+    [ "$n" = "$KEYS" ] && break
+    [ $(( $(now_ms) - t0 )) -gt 600000 ] && { echo "persist_bench: port $1 never loaded ($n)" >&2; exit 1; }
+    sleep 0.005
+  done
+  echo $(( $(now_ms) - t0 ))
+}
+
+echo "== restart with $KEYS keys (32-byte values): ms from start until every key answers"
+start_fickle f-restart everysec; start_redis r-restart no everysec
+wait_ready "${port[f-restart]}"; wait_ready "${port[r-restart]}"
+redis-cli -p "${port[f-restart]}" --pipe <"$load_file" >/dev/null
+redis-cli -p "${port[r-restart]}" --pipe <"$load_file" >/dev/null
+redis-cli -p "${port[r-restart]}" save >/dev/null
+stop f-restart; stop r-restart
+start_fickle f-restart everysec; warm=$(time_until_loaded "${port[f-restart]}")
+stop f-restart
+rm -f "$shm"/f-restart/fickle-*        # the region is gone, as after a reboot
+start_fickle f-restart everysec; cold=$(time_until_loaded "${port[f-restart]}")
+stop f-restart
+start_redis r-restart no everysec
+rdb=$(time_until_loaded "${port[r-restart]}")
+stop r-restart
+printf '%-28s %8s ms\n' "fickle warm attach" "$warm" "fickle cold (log replay)" "$cold" "redis RDB load" "$rdb"
+printf 'warm/redis %s   cold/redis %s\n' "$(ratio "$warm" "$rdb")" "$(ratio "$cold" "$rdb")"
+grep -h "recovered\|warm restart" "$tmp/f-restart.log" | tail -2
