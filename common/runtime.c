@@ -74,3 +74,31 @@ void runtime_wake_persister(runtime_t *rt)
     ssize_t w = write(rt->wake_fd, &one, sizeof(one));
     (void)w; /* EAGAIN: the counter is already non-zero, it will wake anyway */
 }
+
+uint64_t runtime_request_snapshot(runtime_t *rt)
+{
+    uint64_t t = atomic_fetch_add_explicit(&rt->snapshot.requests, 1, memory_order_seq_cst) + 1;
+    runtime_wake_persister(rt);
+    return t;
+}
+
+bool runtime_snapshot_busy(runtime_t *rt)
+{
+    snapshot_stats_t *s = &rt->snapshot;
+    return atomic_load_explicit(&s->in_progress, memory_order_acquire) ||
+           atomic_load_explicit(&s->requests, memory_order_acquire) >
+               atomic_load_explicit(&s->answered, memory_order_acquire);
+}
+
+int runtime_snapshot_status(runtime_t *rt, uint64_t ticket, uint64_t *lsn)
+{
+    snapshot_stats_t *s = &rt->snapshot;
+    /* answered first: the persister stores served before answered, so a
+     * success that answered the ticket is seen as one. */
+    uint64_t answered = atomic_load_explicit(&s->answered, memory_order_acquire);
+    if (atomic_load_explicit(&s->served, memory_order_acquire) >= ticket) {
+        *lsn = atomic_load_explicit(&s->last_lsn, memory_order_relaxed);
+        return 1;
+    }
+    return answered >= ticket ? -1 : 0;
+}

@@ -41,6 +41,35 @@ typedef struct {
     _Atomic uint64_t restarts;
 } persister_stats_t;
 
+/* Snapshots. Workers take tickets (SAVE, BGSAVE: requests + 1) and wake
+ * the persister; a snapshot that starts when requests is R answers every
+ * ticket up to R: the persister then publishes answered = R (and, if it
+ * succeeded, served = R) after the last_* figures, with release order. A
+ * ticket t is done once answered >= t; it succeeded if served >= t. The
+ * counters outlive a persister restart: the new one serves what is left. */
+typedef struct {
+    alignas(64) _Atomic uint64_t requests;
+    alignas(64) _Atomic uint64_t answered;
+    _Atomic uint64_t served;
+    _Atomic uint32_t in_progress;      /* a snapshot is being taken */
+    _Atomic uint32_t last_failed;      /* the last attempt failed */
+    _Atomic uint64_t current_start_ms; /* CLOCK_REALTIME start of the one in progress */
+    _Atomic uint64_t last_ok_ms;       /* CLOCK_REALTIME end of the last success (LASTSAVE) */
+    _Atomic uint64_t last_lsn;         /* its start LSN L0 */
+    _Atomic uint64_t last_size, last_items, last_duration_ms;
+    _Atomic uint64_t ok, failed;       /* since the supervisor started */
+    _Atomic uint64_t log_bytes_since;  /* log written since the last snapshot began */
+    _Atomic uint64_t segments_removed; /* log segments deleted after snapshots */
+} snapshot_stats_t;
+
+/* How the supervisor found the data at start (written before any fork). */
+typedef struct {
+    char source[16];       /* "warm", "snapshot", "log", "empty" */
+    uint64_t ms;           /* time taken */
+    uint64_t snapshot_lsn; /* start LSN of the snapshot loaded (0: none) */
+    uint64_t records;      /* log records replayed */
+} recovery_stats_t;
+
 /* Settings the supervisor can change at run time (SIGHUP). Written by the
  * supervisor only, between two increments of gen (odd while writing);
  * workers copy them when gen changes (runtime_settings_read). */
@@ -61,6 +90,8 @@ typedef struct {
     char fsync[16];           /* the durability policy, for INFO */
     runtime_settings_t settings;
     persister_stats_t persister;
+    snapshot_stats_t snapshot;
+    recovery_stats_t recovery;
     int wake_fd;              /* eventfd: wakes the persister (fds are inherited) */
     int durable_fds[RUNTIME_MAX_WORKERS]; /* eventfds: persister -> worker i */
     uint32_t fsync_always;    /* workers hold write replies until durable */
@@ -76,6 +107,17 @@ void runtime_settings_write(runtime_t *rt, const runtime_settings_t *s);
 /* Writer, after a commit: wakes the persister if it sleeps (one eventfd
  * write only when it does). */
 void runtime_wake_persister(runtime_t *rt);
+
+/* Worker (SAVE, BGSAVE): takes a snapshot ticket and wakes the persister.
+ * Returns the ticket. */
+uint64_t runtime_request_snapshot(runtime_t *rt);
+
+/* A snapshot is being taken or waits to be (BGSAVE's "in progress"). */
+bool runtime_snapshot_busy(runtime_t *rt);
+
+/* Worker: 0 while ticket waits, 1 once a snapshot served it (*lsn gets
+ * the start LSN of the latest snapshot), -1 if its attempt failed. */
+int runtime_snapshot_status(runtime_t *rt, uint64_t ticket, uint64_t *lsn);
 
 /* Worker: copies the settings into *out if they changed since *gen.
  * Returns true if *out was updated. */

@@ -65,6 +65,9 @@ static const cmd_meta_t meta[CMD__COUNT] = {
     [CMD_DISCARD] = {"discard", 0},
     [CMD_WATCH] = {"watch", 0},
     [CMD_UNWATCH] = {"unwatch", 0},
+    [CMD_SAVE] = {"save", 0},
+    [CMD_BGSAVE] = {"bgsave", 0},
+    [CMD_LASTSAVE] = {"lastsave", 0},
 };
 
 #undef W

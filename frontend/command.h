@@ -86,6 +86,10 @@ typedef enum {
     CMD_DISCARD,
     CMD_WATCH,
     CMD_UNWATCH,
+    /* persistence: SAVE, BGSAVE both protocols; LASTSAVE RESP only */
+    CMD_SAVE,     /* reply once a snapshot begun after the request is durable */
+    CMD_BGSAVE,   /* RESP: [] or ["SCHEDULE"] */
+    CMD_LASTSAVE,
     CMD__COUNT
 } cmd_id_t;
 

@@ -129,21 +129,28 @@ proto_result_t conn_pump(conn_t *c, struct evbuffer *in, struct evbuffer *out, s
         evbuffer_drain(in, r.consumed); /* operands pointed into these bytes */
         if (res == PROTO_CLOSE)
             return PROTO_CLOSE;
+        if (c->save_ticket)
+            break; /* the next request waits for the SAVE's reply */
     }
     return PROTO_CONTINUE;
 }
 
-static void park(conn_t *c, worker_t *w)
+/* Parks c until the durable LSN reaches wait_lsn (0: no durability wait)
+ * and its SAVE, if any, is answered. */
+static void park(conn_t *c, worker_t *w, uint64_t wait_lsn)
 {
     c->parked = true;
     c->parked_ms = worker_now_ms();
-    c->wait_lsn = store_last_lsn(w->conf->store); /* covers every write of this batch */
+    c->wait_lsn = wait_lsn;
     c->park_prev = NULL;
     c->park_next = w->parked;
     if (w->parked)
         w->parked->park_prev = c;
     w->parked = c;
-    atomic_fetch_add_explicit(&w->stats->durable_waiting, 1, memory_order_release);
+    if (wait_lsn)
+        atomic_fetch_add_explicit(&w->stats->durable_waiting, 1, memory_order_release);
+    if (c->save_ticket)
+        worker_save_waiters(w, 1);
     bufferevent_disable(c->bev, EV_READ);
 }
 
@@ -157,35 +164,50 @@ static void unpark(conn_t *c)
     if (c->park_next)
         c->park_next->park_prev = c->park_prev;
     c->parked = false;
-    atomic_fetch_sub_explicit(&w->stats->durable_waiting, 1, memory_order_relaxed);
+    if (c->wait_lsn)
+        atomic_fetch_sub_explicit(&w->stats->durable_waiting, 1, memory_order_relaxed);
+    c->wait_lsn = 0;
+    if (c->save_ticket)
+        worker_save_waiters(w, -1);
+}
+
+/* Moves the staged replies into c->held. Returns -1 if out of memory. */
+static int hold_stage(conn_t *c, worker_t *w)
+{
+    if (c->held == NULL && (c->held = evbuffer_new()) == NULL) {
+        evbuffer_drain(w->stage, evbuffer_get_length(w->stage));
+        log_msg(LOG_WARNING, "client id=%llu: out of memory holding replies", (unsigned long long)c->id);
+        return -1;
+    }
+    evbuffer_add_buffer(c->held, w->stage);
+    return 0;
 }
 
 /* Runs the protocol over the input. With --fsync always the replies go to
  * a staging buffer first, and a batch that wrote is held back (parked)
- * until the persister's fsync covers it. */
+ * until the persister's fsync covers it. A batch that ends in a SAVE is
+ * parked until the snapshot is answered (the replies before it already
+ * went out, or are held with the batch's writes). */
 static proto_result_t process(conn_t *c, struct evbuffer *in, struct evbuffer *out)
 {
     worker_t *w = c->w;
     bool hold = w->conf->runtime->fsync_always;
     proto_result_t r = c->proto->process(c, in, hold ? w->stage : out);
-    bool wrote = c->wrote;
+    bool wrote = c->wrote, saving = c->save_ticket != 0;
     c->wrote = false;
     if (wrote)
         runtime_wake_persister(w->conf->runtime);
-    if (!hold)
-        return r;
-    if (wrote && evbuffer_get_length(w->stage) > 0) {
-        if (c->held == NULL && (c->held = evbuffer_new()) == NULL) {
-            evbuffer_drain(w->stage, evbuffer_get_length(w->stage));
-            log_msg(LOG_WARNING, "client id=%llu: out of memory holding replies", (unsigned long long)c->id);
+    bool durable_wait = hold && wrote && evbuffer_get_length(w->stage) > 0;
+    if (durable_wait || saving) {
+        if (hold && hold_stage(c, w) != 0)
             return PROTO_CLOSE;
-        }
-        evbuffer_add_buffer(c->held, w->stage);
         c->close_after_release = r == PROTO_CLOSE;
-        park(c, w);
+        /* store_last_lsn covers every write of this batch */
+        park(c, w, durable_wait ? store_last_lsn(w->conf->store) : 0);
         return PROTO_CONTINUE;
     }
-    evbuffer_add_buffer(out, w->stage);
+    if (hold)
+        evbuffer_add_buffer(out, w->stage);
     return r;
 }
 
@@ -222,9 +244,18 @@ static void read_cb(struct bufferevent *bev, void *arg)
         bufferevent_disable(bev, EV_READ);
 }
 
-void conn_release_durable(worker_t *w)
+/* 0: c's SAVE (if any) still waits; else its status for save_reply. */
+static int save_status(conn_t *c, uint64_t *lsn)
 {
-    uint64_t durable = store_durable_lsn(w->conf->store), now = worker_now_ms();
+    *lsn = 0;
+    if (c->save_ticket == 0)
+        return 1;
+    return runtime_snapshot_status(c->w->conf->runtime, c->save_ticket, lsn);
+}
+
+void conn_release_parked(worker_t *w)
+{
+    uint64_t durable = store_durable_lsn(w->conf->store), now = worker_now_ms(), lsn;
     for (conn_t *c = w->parked, *next; c; c = next) {
         next = c->park_next;
         if (c->wait_lsn > durable && now - c->parked_ms > CONN_DURABLE_TIMEOUT_MS) {
@@ -235,12 +266,19 @@ void conn_release_durable(worker_t *w)
             conn_close(c, "durability timeout");
             continue;
         }
-        if (c->wait_lsn > durable)
+        int saved;
+        if (c->wait_lsn > durable || (saved = save_status(c, &lsn)) == 0)
             continue;
+        uint64_t ticket = c->save_ticket;
         unpark(c);
+        c->save_ticket = 0;
         struct evbuffer *out = bufferevent_get_output(c->bev);
-        atomic_fetch_add_explicit(&w->stats->net_out, evbuffer_get_length(c->held), memory_order_relaxed);
-        evbuffer_add_buffer(out, c->held);
+        size_t before = evbuffer_get_length(out);
+        if (c->held)
+            evbuffer_add_buffer(out, c->held);
+        if (ticket)
+            c->save_reply(c, out, saved, lsn);
+        atomic_fetch_add_explicit(&w->stats->net_out, evbuffer_get_length(out) - before, memory_order_relaxed);
         if (c->close_after_release) {
             conn_close_after_flush(c);
             continue;

@@ -58,6 +58,14 @@ struct conn {
     bool parked;
     bool close_after_release;
     uint64_t wait_lsn;
+    /* SAVE: the request loop stops after it, and the connection is parked
+     * (input unread) until the persister answers this snapshot ticket;
+     * then save_reply writes the reply (status: 1 saved, -1 failed; lsn:
+     * the snapshot's start LSN) and the loop resumes. 0 = no SAVE. */
+    uint64_t save_ticket;
+    void (*save_reply)(conn_t *c, struct evbuffer *out, int status, uint64_t lsn);
+    uint8_t save_opcode;  /* native: the request's opcode and opaque */
+    uint64_t save_opaque;
     uint64_t parked_ms;
     struct evbuffer *held;
     conn_t *park_prev, *park_next;
@@ -96,12 +104,13 @@ void conn_count_limit_close(conn_t *c);
 /* How long a connection waits for durability before it is closed without
  * its replies: the writes may or may not be durable, and it is never told
  * OK for one whose fsync did not happen (a failing disk, a persister that
- * cannot start). */
+ * cannot start). A SAVE's wait has no such bound (as Redis's SAVE). */
 #define CONN_DURABLE_TIMEOUT_MS 30000
 
-/* Worker: releases every parked connection the durable LSN now covers,
- * and closes those that waited past CONN_DURABLE_TIMEOUT_MS. */
-void conn_release_durable(struct worker *w);
+/* Worker: releases every parked connection whose wait is over: the durable
+ * LSN covers its writes and, after a SAVE, the persister answered it; and
+ * closes those whose writes waited past CONN_DURABLE_TIMEOUT_MS. */
+void conn_release_parked(struct worker *w);
 
 /* Closes now, dropping unsent output. `why` is logged at debug level. */
 void conn_close(conn_t *c, const char *why);

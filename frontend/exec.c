@@ -1,6 +1,6 @@
 /*
  * exec.c — protocol-independent helpers of the executor: authentication,
- * expiry and range arguments, INFO text.
+ * expiry and range arguments, snapshot requests (SAVE, BGSAVE, LASTSAVE).
  */
 #include "config.h"
 
@@ -118,4 +118,28 @@ const ops_pair_t *exec_pairs(conn_t *c, const cmd_t *cmd, size_t *n)
         s->pairs[i] = (ops_pair_t){cmd->argv[2 * i].ptr, cmd->argv[2 * i].len, cmd->argv[2 * i + 1].ptr,
                                    cmd->argv[2 * i + 1].len};
     return s->pairs;
+}
+
+void exec_save(conn_t *c, const cmd_t *cmd,
+               void (*reply)(conn_t *c, struct evbuffer *out, int status, uint64_t lsn))
+{
+    c->save_reply = reply;
+    c->save_opcode = cmd->opcode;
+    c->save_opaque = cmd->opaque;
+    c->save_ticket = runtime_request_snapshot(c->w->conf->runtime);
+}
+
+int exec_bgsave(conn_t *c, bool schedule)
+{
+    runtime_t *rt = c->w->conf->runtime;
+    bool busy = runtime_snapshot_busy(rt);
+    if (busy && !schedule)
+        return EXEC_BGSAVE_BUSY;
+    runtime_request_snapshot(rt);
+    return busy ? EXEC_BGSAVE_SCHEDULED : EXEC_BGSAVE_STARTED;
+}
+
+int64_t exec_lastsave(conn_t *c)
+{
+    return (int64_t)(atomic_load_explicit(&c->w->conf->runtime->snapshot.last_ok_ms, memory_order_relaxed) / 1000);
 }

@@ -67,6 +67,20 @@ const ops_pair_t *exec_pairs(conn_t *c, const cmd_t *cmd, size_t *n);
  * "everything"/NULL for all). Returns -1 if out of memory. */
 int exec_info(conn_t *c, const char *section, size_t slen, struct evbuffer *out);
 
+/* SAVE: takes a snapshot ticket and parks c after this request (conn.h):
+ * reply writes the answer later. Writes nothing now. */
+void exec_save(conn_t *c, const cmd_t *cmd,
+               void (*reply)(conn_t *c, struct evbuffer *out, int status, uint64_t lsn));
+
+/* BGSAVE: asks for a snapshot unless one is in progress or queued (then
+ * only with schedule). Returns EXEC_BGSAVE_*. */
+enum { EXEC_BGSAVE_STARTED, EXEC_BGSAVE_SCHEDULED, EXEC_BGSAVE_BUSY };
+int exec_bgsave(conn_t *c, bool schedule);
+
+/* LASTSAVE: Unix seconds of the last successful snapshot (at start: the
+ * newest snapshot's on disk, or the server's start). */
+int64_t exec_lastsave(conn_t *c);
+
 /* Counts a command executed by c's worker. */
 void exec_count_command(conn_t *c);
 

@@ -89,6 +89,40 @@ static int info_stats(conn_t *c, struct evbuffer *out)
                                (unsigned long long)r.retries, (unsigned long long)r.fallbacks);
 }
 
+/* Snapshots (Redis's rdb_* names where they mean the same) and how the
+ * data was recovered at start; ends the Persistence section. */
+static int info_snapshots(conn_t *c, struct evbuffer *out)
+{
+    runtime_t *rt = c->w->conf->runtime;
+    snapshot_stats_t *s = &rt->snapshot;
+    const recovery_stats_t *r = &rt->recovery;
+    uint64_t last_lsn = atomic_load_explicit(&s->last_lsn, memory_order_relaxed);
+    uint64_t now_lsn = store_last_lsn(exec_store(c)), ok = atomic_load_explicit(&s->ok, memory_order_relaxed);
+    uint32_t busy = atomic_load_explicit(&s->in_progress, memory_order_relaxed);
+    uint64_t start = atomic_load_explicit(&s->current_start_ms, memory_order_relaxed);
+    uint64_t dur = atomic_load_explicit(&s->last_duration_ms, memory_order_relaxed), now = wall_ms();
+    bool failed = atomic_load_explicit(&s->last_failed, memory_order_relaxed);
+    return evbuffer_add_printf(
+        out,
+        "rdb_changes_since_last_save:%llu\r\nrdb_bgsave_in_progress:%u\r\nrdb_last_save_time:%llu\r\n"
+        "rdb_last_bgsave_status:%s\r\nrdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\n"
+        "rdb_saves:%llu\r\nsnapshot_in_progress:%u\r\nsnapshot_last_lsn:%llu\r\nsnapshot_last_size:%llu\r\n"
+        "snapshot_last_items:%llu\r\nsnapshot_last_duration_ms:%llu\r\nsnapshots_failed:%llu\r\n"
+        "snapshot_log_bytes_since:%llu\r\nlog_segments_removed:%llu\r\nrecovery_source:%s\r\n"
+        "recovery_time_ms:%llu\r\nrecovery_snapshot_lsn:%llu\r\nrecovery_log_records:%llu\r\n\r\n",
+        (unsigned long long)(now_lsn > last_lsn ? now_lsn - last_lsn : 0), busy,
+        (unsigned long long)(atomic_load_explicit(&s->last_ok_ms, memory_order_relaxed) / 1000),
+        failed ? "err" : "ok", ok ? (long long)(dur / 1000) : -1LL,
+        busy && now > start ? (long long)((now - start) / 1000) : -1LL, (unsigned long long)ok, busy,
+        (unsigned long long)last_lsn, (unsigned long long)atomic_load_explicit(&s->last_size, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&s->last_items, memory_order_relaxed), (unsigned long long)dur,
+        (unsigned long long)atomic_load_explicit(&s->failed, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&s->log_bytes_since, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&s->segments_removed, memory_order_relaxed),
+        r->source[0] ? r->source : "none", (unsigned long long)r->ms, (unsigned long long)r->snapshot_lsn,
+        (unsigned long long)r->records);
+}
+
 static int info_persistence(conn_t *c, struct evbuffer *out)
 {
     runtime_t *rt = c->w->conf->runtime;
@@ -104,7 +138,7 @@ static int info_persistence(conn_t *c, struct evbuffer *out)
         "# Persistence\r\nloading:0\r\nfsync:%s\r\nlast_lsn:%llu\r\ndurable_lsn:%llu\r\nlog_lsn:%llu\r\n"
         "ring_size:%llu\r\nring_used:%llu\r\nring_fill_pct:%.1f\r\npersister_pid:%d\r\npersister_restarts:%llu\r\n"
         "persister_lag_records:%llu\r\npersister_lag_ms:%llu\r\nlog_records_written:%llu\r\n"
-        "log_bytes_written:%llu\r\nfsyncs:%llu\r\nfsync_last_us:%llu\r\nfsync_max_us:%llu\r\n\r\n",
+        "log_bytes_written:%llu\r\nfsyncs:%llu\r\nfsync_last_us:%llu\r\nfsync_max_us:%llu\r\n",
         rt->fsync, (unsigned long long)r.last_lsn, (unsigned long long)r.durable_lsn, (unsigned long long)disk,
         (unsigned long long)r.size, (unsigned long long)r.used, r.size ? 100.0 * (double)r.used / (double)r.size : 0.0,
         (int)atomic_load_explicit(&p->pid, memory_order_relaxed),
@@ -114,7 +148,9 @@ static int info_persistence(conn_t *c, struct evbuffer *out)
         (unsigned long long)atomic_load_explicit(&p->bytes, memory_order_relaxed),
         (unsigned long long)atomic_load_explicit(&p->fsyncs, memory_order_relaxed),
         (unsigned long long)atomic_load_explicit(&p->fsync_last_us, memory_order_relaxed),
-        (unsigned long long)atomic_load_explicit(&p->fsync_max_us, memory_order_relaxed));
+        (unsigned long long)atomic_load_explicit(&p->fsync_max_us, memory_order_relaxed)) < 0
+               ? -1
+               : info_snapshots(c, out);
 }
 
 static int info_replication(conn_t *c, struct evbuffer *out)

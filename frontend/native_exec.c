@@ -213,6 +213,24 @@ static int do_auth(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
                                r < 0 ? "no password is configured" : "invalid username-password pair");
 }
 
+/* SAVE's deferred reply (conn.h): OK with the snapshot's start LSN. */
+static void save_reply(conn_t *c, struct evbuffer *out, int status, uint64_t lsn)
+{
+    if (status > 0)
+        native_reply_version(out, c->save_opcode, c->save_opaque, lsn);
+    else
+        native_reply_status(out, c->save_opcode, c->save_opaque, FICKLE_STATUS_INTERNAL,
+                            "snapshot failed: see the server log");
+}
+
+static int do_bgsave(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
+{
+    if (exec_bgsave(c, false) == EXEC_BGSAVE_BUSY)
+        return native_reply_status(out, cmd->opcode, cmd->opaque, FICKLE_STATUS_BUSY,
+                                   "background save already in progress");
+    return native_reply_status(out, cmd->opcode, cmd->opaque, FICKLE_STATUS_OK, NULL);
+}
+
 /* Runs one request. PROTO_CLOSE after QUIT or when a reply cannot be built. */
 static proto_result_t native_exec(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 {
@@ -236,6 +254,8 @@ static proto_result_t native_exec(conn_t *c, const cmd_t *cmd, struct evbuffer *
                                             cmd->argc ? cmd->argv[0].len : 0); break;
     case CMD_INFO: rc = do_stats(c, cmd, out); break;
     case CMD_AUTH: rc = do_auth(c, cmd, out); break;
+    case CMD_SAVE: exec_save(c, cmd, save_reply); rc = 0; break;
+    case CMD_BGSAVE: rc = do_bgsave(c, cmd, out); break;
     case CMD_QUIT:
         native_reply_status(out, cmd->opcode, cmd->opaque, FICKLE_STATUS_OK, NULL);
         return PROTO_CLOSE;

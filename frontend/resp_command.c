@@ -361,6 +361,7 @@ static const resp_entry_t config_subs[] = {
 static const resp_entry_t commands[] = {
     {"append", CMD_APPEND, 3, NULL},
     {"auth", CMD_AUTH, -2, dec_auth},
+    {"bgsave", CMD_BGSAVE, -1, NULL},
     {"client", CMD_NONE, -2, NULL},
     {"command", CMD_COMMAND, -1, NULL},
     {"config", CMD_NONE, -2, NULL},
@@ -387,6 +388,7 @@ static const resp_entry_t commands[] = {
     {"incrbyfloat", CMD_INCRBYFLOAT, 3, NULL},
     {"info", CMD_INFO, -1, NULL},
     {"keys", CMD_KEYS, 2, NULL},
+    {"lastsave", CMD_LASTSAVE, 1, NULL},
     {"mget", CMD_MGET, -2, NULL},
     {"mset", CMD_MSET, -3, dec_mset},
     {"msetnx", CMD_MSETNX, -3, dec_mset},
@@ -403,6 +405,7 @@ static const resp_entry_t commands[] = {
     {"rcount", CMD_RCOUNT, 3, dec_rcount},
     {"rename", CMD_RENAME, 3, NULL},
     {"renamenx", CMD_RENAMENX, 3, NULL},
+    {"save", CMD_SAVE, 1, NULL},
     {"scan", CMD_SCAN, -2, NULL},
     {"select", CMD_SELECT, 2, NULL},
     {"set", CMD_SET, -3, dec_set},

@@ -1,7 +1,7 @@
 /*
  * resp_exec_server.c — RESP connection and server commands (PING, AUTH,
- * HELLO, CLIENT, COMMAND, INFO, CONFIG GET, ...) and the keyspace walks
- * (KEYS, SCAN, RANDOMKEY, TYPE, DBSIZE, FLUSHDB).
+ * HELLO, CLIENT, COMMAND, INFO, CONFIG GET, SAVE, BGSAVE, LASTSAVE, ...)
+ * and the keyspace walks (KEYS, SCAN, RANDOMKEY, TYPE, DBSIZE, FLUSHDB).
  */
 #include "config.h"
 
@@ -437,6 +437,30 @@ static int do_randomkey(conn_t *c, struct evbuffer *out)
     return resp_reply_bulk(out, row.key, row.klen);
 }
 
+/* SAVE's deferred reply (conn.h). */
+static void save_reply(conn_t *c, struct evbuffer *out, int status, uint64_t lsn)
+{
+    (void)c;
+    (void)lsn;
+    if (status > 0)
+        resp_reply_ok(out);
+    else
+        resp_reply_error(out, "ERR snapshot failed: see the server log");
+}
+
+/* BGSAVE [SCHEDULE] */
+static int do_bgsave(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
+{
+    bool schedule = cmd->argc == 1 && word_is(&cmd->argv[0], "schedule");
+    if (cmd->argc > 1 || (cmd->argc == 1 && !schedule))
+        return resp_reply_error(out, "ERR syntax error");
+    switch (exec_bgsave(c, schedule)) {
+    case EXEC_BGSAVE_BUSY: return resp_reply_error(out, "ERR Background save already in progress");
+    case EXEC_BGSAVE_SCHEDULED: return resp_reply_simple(out, "Background saving scheduled", 27);
+    default: return resp_reply_simple(out, "Background saving started", 25);
+    }
+}
+
 int resp_exec_server(conn_t *c, resp_state_t *s, const cmd_t *cmd, struct evbuffer *out)
 {
     switch (cmd->id) {
@@ -464,6 +488,9 @@ int resp_exec_server(conn_t *c, resp_state_t *s, const cmd_t *cmd, struct evbuff
     case CMD_KEYS: return do_keys(c, cmd, out);
     case CMD_SCAN: return do_scan(c, s, cmd, out);
     case CMD_RANDOMKEY: return do_randomkey(c, out);
+    case CMD_SAVE: exec_save(c, cmd, save_reply); return 0;
+    case CMD_BGSAVE: return do_bgsave(c, cmd, out);
+    case CMD_LASTSAVE: return resp_reply_int(out, exec_lastsave(c));
     default: return resp_reply_errorf(out, "ERR '%s' is not implemented", cmd_name(cmd->id));
     }
 }

@@ -152,7 +152,29 @@ static void durable_cb(evutil_socket_t fd, short what, void *arg)
     if ((what & EV_READ) && read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
         log_msg(LOG_WARNING, "worker %u: read (durable eventfd): %s", w->conf->index, strerror(errno));
     if (w->parked)
-        conn_release_durable(w);
+        conn_release_parked(w);
+}
+
+static void save_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    worker_t *w = arg;
+    (void)fd;
+    (void)what;
+    if (w->parked)
+        conn_release_parked(w);
+}
+
+void worker_save_waiters(worker_t *w, int delta)
+{
+    unsigned before = w->save_waiting;
+    w->save_waiting = (unsigned)((int)w->save_waiting + delta);
+    if (before == 0 && w->save_waiting > 0) {
+        struct timeval tv = {0, WORKER_SAVE_POLL_MS * 1000};
+        if (event_add(w->save_tick, &tv) != 0)
+            log_msg(LOG_WARNING, "worker %u: cannot start the SAVE poll timer", w->conf->index);
+    } else if (before > 0 && w->save_waiting == 0) {
+        event_del(w->save_tick);
+    }
 }
 
 /* --fsync always: the eventfd, plus a slow tick in case a wake-up was
@@ -195,7 +217,8 @@ static int setup(worker_t *w)
     w->sigint = evsignal_new(w->base, SIGINT, stop_cb, w);
     w->sighup = evsignal_new(w->base, SIGHUP, hup_cb, w);
     w->grace = evtimer_new(w->base, grace_cb, w);
-    if (!w->sigterm || !w->sigint || !w->sighup || !w->grace || event_add(w->sigterm, NULL) != 0 ||
+    w->save_tick = event_new(w->base, -1, EV_PERSIST, save_tick_cb, w);
+    if (!w->sigterm || !w->sigint || !w->sighup || !w->grace || !w->save_tick || event_add(w->sigterm, NULL) != 0 ||
         event_add(w->sigint, NULL) != 0 || event_add(w->sighup, NULL) != 0) {
         log_msg(LOG_WARNING, "worker %u: cannot set up signal events", w->conf->index);
         return -1;
@@ -210,7 +233,7 @@ static void teardown(worker_t *w)
     for (size_t i = 0; i < w->conf->nlisteners; i++)
         if (w->listeners[i])
             evconnlistener_free(w->listeners[i]);
-    struct event *evs[] = {w->sigterm, w->sigint, w->sighup, w->grace, w->durable_ev, w->durable_tick};
+    struct event *evs[] = {w->sigterm, w->sigint, w->sighup, w->grace, w->durable_ev, w->durable_tick, w->save_tick};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);

@@ -49,6 +49,8 @@ typedef struct worker {
     struct evbuffer *stage;      /* --fsync always: replies before they may go */
     conn_t *parked;              /* connections waiting for durability */
     struct event *durable_ev, *durable_tick;
+    struct event *save_tick;     /* polls the runtime page while SAVEs wait */
+    unsigned save_waiting;       /* connections parked on a SAVE */
     bool stopping;
     struct event *sigterm, *sigint, *sighup, *grace;
 } worker_t;
@@ -61,5 +63,10 @@ int worker_main(const worker_conf_t *conf);
 void worker_refresh_settings(worker_t *w);
 
 uint64_t worker_now_ms(void);
+
+/* Counts connections parked on a SAVE (delta +1 or -1); the worker polls
+ * for the persister's answer every WORKER_SAVE_POLL_MS while any waits. */
+#define WORKER_SAVE_POLL_MS 5
+void worker_save_waiters(worker_t *w, int delta);
 
 #endif

@@ -22,3 +22,11 @@ persister_libfickle_persist_a_SOURCES += \
 	persister/logscan.c \
 	persister/persister.h \
 	persister/persister.c
+
+# Snapshots of the live store: taking and loading them (snaptake), and the
+# persister's snapshot thread (snapper).
+persister_libfickle_persist_a_SOURCES += \
+	persister/snaptake.h \
+	persister/snaptake.c \
+	persister/snapper.h \
+	persister/snapper.c

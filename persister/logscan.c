@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "persister/logscan.h"
@@ -78,8 +79,11 @@ static persist_status_t scan_one(const char *path, bool newest, logscan_mode_t m
     return st;
 }
 
-persist_status_t logscan_run(const char *dir, logscan_mode_t mode, uint64_t after_lsn, logscan_fn fn, void *arg,
-                             logscan_result_t *res, persist_error_t *err, void (*note)(const char *msg))
+/* Scans dir's segments; skip_old: leave out segments whose records are all
+ * at or below after_lsn (known from the next segment's name). */
+static persist_status_t scan_dir(const char *dir, logscan_mode_t mode, uint64_t after_lsn, bool skip_old,
+                                 logscan_fn fn, void *arg, logscan_result_t *res, persist_error_t *err,
+                                 void (*note)(const char *msg))
 {
     memset(res, 0, sizeof(*res));
     segment_info_t *segs = NULL;
@@ -91,6 +95,8 @@ persist_status_t logscan_run(const char *dir, logscan_mode_t mode, uint64_t afte
         return st;
     for (size_t i = 0; i < n && st == PERSIST_OK; i++) {
         char path[4096];
+        if (skip_old && i + 1 < n && after_lsn < UINT64_MAX && segs[i + 1].first_lsn <= after_lsn + 1)
+            continue;
         if (pio_join(path, sizeof(path), dir, segs[i].name) != 0) {
             st = persist_fail(err, PERSIST_INVALID, 0, 0, "%s/%s: path too long", dir, segs[i].name);
             break;
@@ -104,6 +110,87 @@ persist_status_t logscan_run(const char *dir, logscan_mode_t mode, uint64_t afte
             drop_after(dir, segs, n, i, note); /* REPAIR: the prefix ends here */
             break;
         }
+    }
+    free(segs);
+    return st;
+}
+
+persist_status_t logscan_run(const char *dir, logscan_mode_t mode, uint64_t after_lsn, logscan_fn fn, void *arg,
+                             logscan_result_t *res, persist_error_t *err, void (*note)(const char *msg))
+{
+    return scan_dir(dir, mode, after_lsn, false, fn, arg, res, err, note);
+}
+
+persist_status_t logscan_replay(const char *dir, logscan_mode_t mode, uint64_t after_lsn, logscan_fn fn, void *arg,
+                                logscan_result_t *res, persist_error_t *err, void (*note)(const char *msg))
+{
+    return scan_dir(dir, mode, after_lsn, true, fn, arg, res, err, note);
+}
+
+persist_status_t logscan_first_lsn(const char *dir, uint64_t *lsn, persist_error_t *err)
+{
+    *lsn = 0;
+    segment_info_t *segs = NULL;
+    size_t n = 0;
+    persist_status_t st = segment_list(dir, &segs, &n, err);
+    if (st == PERSIST_IO && err->sys_errno == ENOENT)
+        return PERSIST_OK;
+    if (st == PERSIST_OK && n > 0)
+        *lsn = segs[0].first_lsn;
+    free(segs);
+    return st;
+}
+
+persist_status_t logscan_prune(const char *dir, uint64_t upto_lsn, unsigned *removed, persist_error_t *err)
+{
+    *removed = 0;
+    segment_info_t *segs = NULL;
+    size_t n = 0;
+    persist_status_t st = segment_list(dir, &segs, &n, err);
+    if (st == PERSIST_IO && err->sys_errno == ENOENT)
+        return PERSIST_OK;
+    for (size_t i = 0; st == PERSIST_OK && i + 1 < n && segs[i + 1].first_lsn <= upto_lsn + 1; i++) {
+        char path[4096];
+        if (pio_join(path, sizeof(path), dir, segs[i].name) != 0)
+            st = persist_fail(err, PERSIST_INVALID, ENAMETOOLONG, 0, "%s/%s: path too long", dir, segs[i].name);
+        else if (unlink(path) != 0 && errno != ENOENT)
+            st = persist_syserr(err, "unlink", path);
+        else
+            (*removed)++;
+    }
+    free(segs);
+    const char *call;
+    if (*removed && pio_fsync_dir(dir, &call) != 0) {
+        persist_error_t e2;
+        persist_status_t s2 = persist_syserr(&e2, call, dir);
+        if (st == PERSIST_OK) {
+            st = s2;
+            if (err)
+                *err = e2;
+        }
+    }
+    return st;
+}
+
+persist_status_t logscan_size_after(const char *dir, uint64_t after_lsn, uint64_t *bytes, persist_error_t *err)
+{
+    *bytes = 0;
+    segment_info_t *segs = NULL;
+    size_t n = 0;
+    persist_status_t st = segment_list(dir, &segs, &n, err);
+    if (st == PERSIST_IO && err->sys_errno == ENOENT)
+        return PERSIST_OK;
+    for (size_t i = 0; st == PERSIST_OK && i < n; i++) {
+        char path[4096];
+        struct stat sb;
+        if (i + 1 < n && segs[i + 1].first_lsn <= after_lsn + 1)
+            continue; /* wholly at or below after_lsn */
+        if (pio_join(path, sizeof(path), dir, segs[i].name) != 0)
+            st = persist_fail(err, PERSIST_INVALID, ENAMETOOLONG, 0, "%s/%s: path too long", dir, segs[i].name);
+        else if (stat(path, &sb) != 0)
+            st = persist_syserr(err, "stat", path);
+        else if ((uint64_t)sb.st_size > SEGMENT_HEADER_SIZE)
+            *bytes += (uint64_t)sb.st_size - SEGMENT_HEADER_SIZE;
     }
     free(segs);
     return st;

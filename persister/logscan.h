@@ -36,6 +36,28 @@ typedef struct {
 persist_status_t logscan_run(const char *dir, logscan_mode_t mode, uint64_t after_lsn, logscan_fn fn, void *arg,
                              logscan_result_t *res, persist_error_t *err, void (*note)(const char *msg));
 
+/* As logscan_run, but segments whose records are all at or below after_lsn
+ * (the next segment starts at or below after_lsn + 1) are not read at all:
+ * recovery's replay after a snapshot with start LSN after_lsn. */
+persist_status_t logscan_replay(const char *dir, logscan_mode_t mode, uint64_t after_lsn, logscan_fn fn, void *arg,
+                                logscan_result_t *res, persist_error_t *err, void (*note)(const char *msg));
+
+/* The first LSN the log holds, from its oldest segment's name (0 for an
+ * empty or missing log). PERSIST_OK or the listing's error. */
+persist_status_t logscan_first_lsn(const char *dir, uint64_t *lsn, persist_error_t *err);
+
+/* Retention: removes every segment whose records all have LSNs at or
+ * below upto_lsn, judged by names alone: segment i goes if segment i + 1
+ * exists and starts at or below upto_lsn + 1. The newest segment is never
+ * removed, so the log always tells its last LSN. Fsyncs dir after
+ * removing. *removed gets the count. PERSIST_OK, PERSIST_IO. */
+persist_status_t logscan_prune(const char *dir, uint64_t upto_lsn, unsigned *removed, persist_error_t *err);
+
+/* Bytes of records (headers excluded) in the segments not wholly at or
+ * below after_lsn: about how much log a replay after after_lsn reads.
+ * PERSIST_OK, PERSIST_IO. */
+persist_status_t logscan_size_after(const char *dir, uint64_t after_lsn, uint64_t *bytes, persist_error_t *err);
+
 /* Where a starting persister continues: the last LSN of the log, reading
  * only its newest segments (back to the newest holding a record), with a
  * torn tail of the newest cut off. Older segments are not read: a

@@ -6,6 +6,11 @@
  * after the write, so a persister killed at any instant loses nothing: its
  * successor scans the log for the last LSN on disk, cuts a torn tail, and
  * skips ring records it already holds.
+ *
+ * Snapshots run on the snapshot thread (snapper.h); this loop starts them,
+ * answers the thread's one request (make the log durable through an LSN),
+ * reaps the result, publishes it on the runtime page, and applies the
+ * retention rule (keep_snapshots()).
  */
 #include "config.h"
 
@@ -23,6 +28,7 @@
 #include "persister/logscan.h"
 #include "persister/persister.h"
 #include "persister/segment.h"
+#include "persister/snapper.h"
 
 #define BATCH_MAX (8u << 20)
 
@@ -34,6 +40,15 @@ typedef struct {
     uint64_t last_sync_ms;
     record_buf_t batch;
     volatile sig_atomic_t stop;
+    bool stopping;           /* SIGTERM seen: finishing */
+    bool final_wanted;       /* a last snapshot before exiting, if anything changed */
+    uint64_t stop_deadline;  /* CLOCK_MONOTONIC ms: snapshots at a stop end by then */
+    snapper_t *snap;
+    uint64_t snap_lsn;       /* start LSN of the newest snapshot on disk (0: none) */
+    uint64_t snap_req;       /* tickets the running snapshot answers */
+    uint64_t log_since;      /* log bytes written since the last snapshot began */
+    uint64_t log_at_start;   /* log_since when the running one began */
+    uint64_t next_auto_ms;   /* no automatic snapshot before this (after a failure) */
 } pstate_t;
 
 static pstate_t *signal_state;
@@ -108,6 +123,8 @@ static int append(pstate_t *ps, uint64_t last_lsn)
     atomic_store_explicit(&s->last_write_ms, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
                           memory_order_relaxed);
     ps->disk_lsn = last_lsn;
+    ps->log_since += ps->batch.len;
+    atomic_store_explicit(&ps->conf->runtime->snapshot.log_bytes_since, ps->log_since, memory_order_relaxed);
     return 0;
 }
 
@@ -172,7 +189,153 @@ static int settle(pstate_t *ps, bool moved)
     }
 }
 
-/* Sleeps until a writer wakes us, or the next everysec fsync is due. */
+/* ---- snapshots ------------------------------------------------------------------ */
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A snapshot should start now: asked for (SAVE, BGSAVE), the log grew
+ * enough, or the last one before exiting. */
+static bool snapshot_due(pstate_t *ps)
+{
+    if (snapper_running(ps->snap))
+        return false;
+    if (ps->stopping)
+        return ps->final_wanted && store_last_lsn(ps->conf->store) > ps->snap_lsn && mono_ms() < ps->stop_deadline;
+    snapshot_stats_t *s = &ps->conf->runtime->snapshot;
+    if (atomic_load_explicit(&s->requests, memory_order_acquire) >
+        atomic_load_explicit(&s->answered, memory_order_acquire))
+        return true;
+    uint64_t limit = ps->conf->snapshot_log_size;
+    return limit && ps->log_since >= limit && mono_ms() >= ps->next_auto_ms;
+}
+
+/* Retention, after a snapshot was written and read back whole: keep the
+ * two newest snapshots, and delete the log segments whose records are all
+ * at or below the OLDER one's start LSN. The log then still reaches back
+ * to the older snapshot, so recovery can fall back to it (with the log
+ * after it) if the newer one is damaged; and, since the newer one's L0 is
+ * larger, every deleted record is also at or below the newest snapshot's
+ * L0. The newest segment is never deleted. */
+static void keep_snapshots(pstate_t *ps)
+{
+    const persister_conf_t *c = ps->conf;
+    persist_error_t err;
+    snapshot_info_t *v = NULL;
+    size_t n = 0;
+    if (snapshot_prune(c->data_dir, 2, &err) != PERSIST_OK || snapshot_list(c->data_dir, &v, &n, &err) != PERSIST_OK) {
+        log_msg(LOG_WARNING, "persister: pruning snapshots: %s", err.msg);
+        return;
+    }
+    unsigned removed = 0;
+    if (n >= 2 && logscan_prune(c->log_dir, v[1].start_lsn, &removed, &err) != PERSIST_OK)
+        log_msg(LOG_WARNING, "persister: pruning the log: %s", err.msg);
+    if (removed) {
+        atomic_fetch_add_explicit(&c->runtime->snapshot.segments_removed, removed, memory_order_relaxed);
+        log_msg(LOG_INFO, "persister: removed %u log segments (all their records are at or below LSN %llu, the "
+                          "older kept snapshot's)", removed, (unsigned long long)v[1].start_lsn);
+    }
+    free(v);
+}
+
+static void start_snapshot(pstate_t *ps)
+{
+    snapshot_stats_t *s = &ps->conf->runtime->snapshot;
+    uint64_t req = atomic_load_explicit(&s->requests, memory_order_acquire);
+    uint64_t deadline = ps->stopping ? ps->stop_deadline : 0;
+    bool asked = req > atomic_load_explicit(&s->answered, memory_order_relaxed);
+    ps->final_wanted = false;
+    if (snapper_start(ps->snap, deadline) != 0) {
+        log_msg(LOG_WARNING, "persister: cannot start the snapshot thread: %s", strerror(errno));
+        atomic_fetch_add_explicit(&s->failed, 1, memory_order_relaxed);
+        atomic_store_explicit(&s->last_failed, 1, memory_order_relaxed);
+        atomic_store_explicit(&s->answered, req, memory_order_release);
+        ps->next_auto_ms = mono_ms() + PERSISTER_SNAPSHOT_RETRY_MS;
+        return;
+    }
+    ps->snap_req = req;
+    ps->log_at_start = ps->log_since;
+    ps->log_since = 0;
+    atomic_store_explicit(&s->log_bytes_since, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->current_start_ms, wall_ms(), memory_order_relaxed);
+    atomic_store_explicit(&s->in_progress, 1, memory_order_release);
+    log_msg(LOG_INFO, "persister: snapshot started (%s)",
+            ps->stopping ? "stopping" : asked ? "requested" : "the log grew past --snapshot-log-size");
+}
+
+/* Publishes a finished snapshot's outcome and answers its tickets. */
+static void finish_snapshot(pstate_t *ps, persist_status_t st, const snaptake_result_t *r, const persist_error_t *err)
+{
+    snapshot_stats_t *s = &ps->conf->runtime->snapshot;
+    if (st == PERSIST_OK) {
+        ps->snap_lsn = r->start_lsn;
+        atomic_store_explicit(&s->last_lsn, r->start_lsn, memory_order_relaxed);
+        atomic_store_explicit(&s->last_size, r->bytes, memory_order_relaxed);
+        atomic_store_explicit(&s->last_items, r->items, memory_order_relaxed);
+        atomic_store_explicit(&s->last_duration_ms, r->duration_ms, memory_order_relaxed);
+        atomic_store_explicit(&s->last_ok_ms, wall_ms(), memory_order_relaxed);
+        atomic_store_explicit(&s->last_failed, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->ok, 1, memory_order_relaxed);
+        log_msg(LOG_NOTICE, "persister: snapshot %s written: %llu items, %llu bytes, LSN %llu..%llu, %llu ms",
+                r->name, (unsigned long long)r->items, (unsigned long long)r->bytes, (unsigned long long)r->start_lsn,
+                (unsigned long long)r->end_lsn, (unsigned long long)r->duration_ms);
+        keep_snapshots(ps); /* before the answer: a SAVE returns with retention applied */
+        atomic_store_explicit(&s->served, ps->snap_req, memory_order_release);
+    } else {
+        ps->log_since += ps->log_at_start; /* the log still needs a snapshot */
+        ps->next_auto_ms = mono_ms() + PERSISTER_SNAPSHOT_RETRY_MS;
+        atomic_store_explicit(&s->last_failed, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->failed, 1, memory_order_relaxed);
+        log_msg(LOG_WARNING, "persister: snapshot failed (%s): %s", persist_status_str(st), err->msg);
+    }
+    atomic_store_explicit(&s->answered, ps->snap_req, memory_order_release);
+    atomic_store_explicit(&s->in_progress, 0, memory_order_release);
+}
+
+/* The snapshot thread's request: the log durable through `want`. Records
+ * up to it were committed before the thread asked, so once a drain that
+ * began after the request finds the ring empty (moved == 0), or the log
+ * reaches `want`, an fsync covers them. Returns -1 on a fatal disk error. */
+static int answer_sync(pstate_t *ps, uint64_t want, int moved)
+{
+    if (want == 0 || (ps->disk_lsn < want && moved != 0))
+        return 0;
+    int rc = do_sync(ps);
+    snapper_sync_answer(ps->snap, rc == 0);
+    return rc;
+}
+
+static void reap_snapshot(pstate_t *ps)
+{
+    persist_status_t st;
+    snaptake_result_t res;
+    persist_error_t err;
+    if (snapper_reap(ps->snap, &st, &res, &err))
+        finish_snapshot(ps, st, &res, &err);
+}
+
+/* SIGTERM: the workers are gone. Bound a running snapshot, and take a last
+ * one if automatic snapshots are on and anything changed since the newest. */
+static void begin_stop(pstate_t *ps)
+{
+    ps->stopping = true;
+    ps->stop_deadline = mono_ms() + PERSISTER_STOP_SNAPSHOT_MS; /* one bound for everything below */
+    if (snapper_running(ps->snap))
+        snapper_set_deadline(ps->snap, ps->stop_deadline);
+    ps->final_wanted = ps->conf->snapshot_log_size != 0;
+    if (snapshot_due(ps) || snapper_running(ps->snap))
+        log_msg(LOG_NOTICE, "persister: stopping; finishing with a snapshot (at most %d s)",
+                PERSISTER_STOP_SNAPSHOT_MS / 1000);
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+/* Sleeps until a writer or the snapshot thread wakes us, or the next
+ * everysec fsync is due. */
 static void nap(pstate_t *ps)
 {
     runtime_t *rt = ps->conf->runtime;
@@ -180,7 +343,8 @@ static void nap(pstate_t *ps)
     atomic_thread_fence(memory_order_seq_cst); /* pairs with runtime_wake_persister's fence */
     const uint8_t *data;
     uint64_t pos;
-    if (store_ring_peek(ps->conf->store, &pos, &data) == 0 && !ps->stop) {
+    bool wake = (ps->stop && !ps->stopping) || snapper_attention(ps->snap) || snapshot_due(ps);
+    if (store_ring_peek(ps->conf->store, &pos, &data) == 0 && !wake) {
         struct pollfd p = {.fd = rt->wake_fd, .events = POLLIN};
         if (poll(&p, 1, 200) < 0 && errno != EINTR)
             log_msg(LOG_WARNING, "persister: poll: %s", strerror(errno));
@@ -189,6 +353,33 @@ static void nap(pstate_t *ps)
             log_msg(LOG_WARNING, "persister: read (eventfd): %s", strerror(errno));
     }
     atomic_store_explicit(&rt->persister.sleeping, 0, memory_order_relaxed);
+}
+
+/* The newest snapshot's LSN (by name: recovery validated what it used)
+ * and how much log was written after it. */
+static int open_snapshots(pstate_t *ps)
+{
+    const persister_conf_t *c = ps->conf;
+    snapshot_info_t *v = NULL;
+    size_t n = 0;
+    persist_error_t err;
+    if (snapshot_list(c->data_dir, &v, &n, &err) != PERSIST_OK) {
+        log_msg(LOG_ERR, "persister: %s", err.msg);
+        return -1;
+    }
+    ps->snap_lsn = n ? v[0].start_lsn : 0;
+    free(v);
+    if (logscan_size_after(c->log_dir, ps->snap_lsn, &ps->log_since, &err) != PERSIST_OK)
+        log_msg(LOG_WARNING, "persister: sizing the log: %s", err.msg);
+    snapshot_stats_t *s = &c->runtime->snapshot;
+    atomic_store_explicit(&s->log_bytes_since, ps->log_since, memory_order_relaxed);
+    atomic_store_explicit(&s->in_progress, 0, memory_order_release); /* a predecessor may have died in one */
+    ps->snap = snapper_new(c->region_path, c->data_dir, c->runtime->wake_fd);
+    if (ps->snap == NULL) {
+        log_msg(LOG_ERR, "persister: out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 /* The log's state at start: cut a torn tail, find the last LSN on disk. */
@@ -211,11 +402,30 @@ static int open_log(pstate_t *ps)
     }
     ps->disk_lsn = ps->synced_lsn = res.last_lsn;
     ps->last_sync_ms = mono_ms();
+    if (open_snapshots(ps) != 0)
+        return -1;
     store_set_durable_lsn(c->store, res.last_lsn);
     atomic_store_explicit(&c->runtime->persister.disk_lsn, res.last_lsn, memory_order_relaxed);
     log_msg(LOG_INFO, "persister: log at LSN %llu (%llu segments read); writing from the ring, fsync %s",
             (unsigned long long)res.last_lsn, (unsigned long long)res.segments,
             c->fsync == PERSIST_FSYNC_ALWAYS ? "always" : c->fsync == PERSIST_FSYNC_NO ? "no" : "everysec");
+    return 0;
+}
+
+/* One turn of the loop: ring to log, fsync per policy, the snapshot
+ * thread's needs, then sleep if there was nothing to do. 0, or 1 on a
+ * fatal disk error. */
+static int step(pstate_t *ps)
+{
+    uint64_t want = snapper_sync_wanted(ps->snap); /* before the drain: see answer_sync */
+    int moved = drain(ps);
+    if (moved < 0 || settle(ps, moved > 0) != 0 || answer_sync(ps, want, moved) != 0)
+        return 1;
+    reap_snapshot(ps);
+    if (snapshot_due(ps))
+        start_snapshot(ps);
+    if (moved == 0)
+        nap(ps);
     return 0;
 }
 
@@ -234,13 +444,14 @@ int persister_main(const persister_conf_t *conf)
     if (open_log(&ps) != 0)
         return 1;
     int rc = 0;
-    while (rc == 0 && !ps.stop) {
-        int moved = drain(&ps);
-        if (moved < 0 || settle(&ps, moved > 0) != 0)
-            rc = 1;
-        else if (moved == 0)
-            nap(&ps);
+    while (rc == 0) {
+        if (ps.stop && !ps.stopping)
+            begin_stop(&ps);
+        if (ps.stopping && !snapper_running(ps.snap) && !snapshot_due(&ps))
+            break;
+        rc = step(&ps);
     }
+    snapper_free(ps.snap); /* after a fatal error: abandons a running snapshot */
     /* SIGTERM: the workers are gone; put what the ring still holds on disk. */
     int moved = 0;
     while (rc == 0 && (moved = drain(&ps)) > 0)

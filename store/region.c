@@ -293,6 +293,7 @@ void store_close(store_t *st)
     free(st->refs);
     record_buf_free(&st->sec_ops);
     free(st->path);
+    record_buf_free(&st->sec_ops);
     free(st);
 }
 

@@ -112,3 +112,16 @@ store_err_t store_replay_end(store_t *st)
     st->ring_mute = false;
     return STORE_OK;
 }
+
+store_err_t store_raise_lsn(store_t *st, uint64_t lsn)
+{
+    bool muted = st->ring_mute;
+    st->ring_mute = true;
+    store_err_t err = store_write_lock(st);
+    if (err == STORE_OK) {
+        raise_lsn_locked(st, lsn);
+        store_write_unlock(st);
+    }
+    st->ring_mute = muted;
+    return err;
+}

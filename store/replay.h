@@ -26,4 +26,9 @@ store_err_t store_replay_begin(store_t *st);
 store_err_t store_replay_apply(store_t *st, const record_t *rec);
 store_err_t store_replay_end(store_t *st);
 
+/* Recovery after loading a snapshot: the region's last LSN becomes at
+ * least lsn (the snapshot's start LSN: every LSN up to it is spent, even
+ * if no item carries it). Logs nothing. STORE_OK or the lock's error. */
+store_err_t store_raise_lsn(store_t *st, uint64_t lsn);
+
 #endif

@@ -50,7 +50,7 @@ typedef enum {
 
 /* Static text for a code. */
 const char *store_strerror(store_err_t err);
-/* Detail of the last error this process got from the store (names the file,
+/* Detail of the last error this thread got from the store (names the file,
  * the system call, the field): for logs and error replies. */
 const char *store_error_detail(void);
 

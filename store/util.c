@@ -12,7 +12,7 @@
 
 #include "store/layout.h"
 
-static char error_detail[512];
+static _Thread_local char error_detail[512]; /* per thread: the persister runs a snapshot thread */
 
 const char *store_strerror(store_err_t err)
 {

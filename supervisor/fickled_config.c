@@ -48,6 +48,7 @@ static const opt_t opts[] = {
     {"fsync", T_FSYNC, F(fsync), 0, 0, "always | everysec | no (default everysec)"},
     {"ring-size", T_SIZE, F(ring_size), 0, STORE_MAX_REGION / 2, "change ring in the region (default: an eighth of --memory, enough for the largest value)"},
     {"log-segment-size", T_SIZE, F(segment_size), 1u << 20, 1ull << 40, "roll log segments over at this size (default 64m)"},
+    {"snapshot-log-size", T_SIZE, F(snapshot_log_size), 0, 1ull << 50, "take a snapshot once this much log was written since the last one, 0 = only on SAVE/BGSAVE (default 256m)"},
     {"requirepass", T_STR, F(requirepass), 0, 0, "password clients must AUTH with"},
     {"maxclients", T_UINT, F(maxclients), 0, 1000000, "most connected clients, 0 = no limit (default 10000)"},
     {"timeout", T_UINT, F(timeout_s), 0, 100000000, "close clients idle this many seconds, 0 = never (default 0)"},
@@ -76,6 +77,7 @@ void config_defaults(config_t *cfg)
     cfg->max_value_size = STORE_DEFAULT_MAX_VALUE;
     cfg->max_output = 64ull << 20;
     cfg->segment_size = 64ull << 20;
+    cfg->snapshot_log_size = 256ull << 20;
     cfg->fsync = FSYNC_EVERYSEC;
     cfg->maxclients = 10000;
     cfg->log_level = LOG_NOTICE;

@@ -26,6 +26,7 @@ typedef struct {
     uint64_t max_output;    /* bytes of replies queued for one client */
     uint64_t ring_size;     /* change ring bytes; 0 = sized from memory and max value */
     uint64_t segment_size;  /* log segment rollover */
+    uint64_t snapshot_log_size; /* snapshot after this much log; 0 = only SAVE/BGSAVE */
     fsync_policy_t fsync;
     char requirepass[256];
     uint32_t maxclients;

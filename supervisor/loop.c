@@ -30,10 +30,13 @@ static int persister_entry(supervisor_t *sv)
     if (sv->unix_fd >= 0)
         close(sv->unix_fd);
     persister_conf_t pc = {.store = sv->store, .runtime = sv->rt, .segment_size = sv->cfg.segment_size,
+                           .snapshot_log_size = sv->cfg.snapshot_log_size,
                            .fsync = sv->cfg.fsync == FSYNC_ALWAYS ? PERSIST_FSYNC_ALWAYS
                                     : sv->cfg.fsync == FSYNC_NO   ? PERSIST_FSYNC_NO
                                                                   : PERSIST_FSYNC_EVERYSEC};
     snprintf(pc.log_dir, sizeof(pc.log_dir), "%s", sv->log_dir);
+    snprintf(pc.data_dir, sizeof(pc.data_dir), "%s", sv->dd.path);
+    snprintf(pc.region_path, sizeof(pc.region_path), "%s", sv->dd.region_path);
     return persister_main(&pc);
 }
 

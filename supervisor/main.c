@@ -146,6 +146,17 @@ static int make_eventfds(supervisor_t *sv)
     return ok ? 0 : -1;
 }
 
+/* How recovery went, and the newest snapshot on disk: LASTSAVE answers
+ * its time (or, with none, the start time, as Redis does). */
+static void publish_recovery(supervisor_t *sv)
+{
+    runtime_t *rt = sv->rt;
+    rt->recovery = sv->recovery;
+    atomic_store_explicit(&rt->snapshot.last_ok_ms, sv->snapshot_ms ? sv->snapshot_ms : rt->started_ms,
+                          memory_order_relaxed);
+    atomic_store_explicit(&rt->snapshot.last_lsn, sv->snapshot_lsn, memory_order_relaxed);
+}
+
 static int setup(supervisor_t *sv)
 {
     char err[1024];
@@ -181,6 +192,7 @@ static int setup(supervisor_t *sv)
     sv->rt->resp_port = sv->resp_port;
     snprintf(sv->rt->fsync, sizeof(sv->rt->fsync), "%s", config_fsync_name(sv->cfg.fsync));
     sv->rt->fsync_always = sv->cfg.fsync == FSYNC_ALWAYS;
+    publish_recovery(sv);
     if (make_eventfds(sv) != 0)
         return -1;
     supervisor_publish_settings(sv);

@@ -27,14 +27,20 @@ typedef struct {
     unsigned nworkers;
     child_t persister;
     char log_dir[4200];
+    recovery_stats_t recovery;           /* published on the runtime page once it exists */
+    uint64_t snapshot_lsn, snapshot_ms;  /* newest snapshot at start: L0, mtime (LASTSAVE) */
     int argc;   /* kept for SIGHUP's reload: the command line still wins */
     char **argv;
 } supervisor_t;
 
-/* Recovery (recovery.c): attaches the region if it is as new as the log
- * (warm restart), else rebuilds it from the log. 0, or -1 (logged). */
+/* Recovery (recovery.c): attaches the region if it is as new as the disk
+ * (warm restart), else rebuilds it: the newest usable snapshot (an older
+ * one if it is damaged), then the log records after its start LSN. Fills
+ * sv->recovery. 0, or -1 (logged). */
 int recovery_open_region(supervisor_t *sv);
-/* fickled --check: the region's invariants and the whole log. Exit status. */
+/* fickled --check: the region's invariants, every snapshot, the whole log
+ * and whether the log reaches back to the newest valid snapshot. Exit
+ * status. */
 int recovery_check(supervisor_t *sv);
 
 /* Forks every worker, then runs until SIGTERM/SIGINT: reaps and respawns

@@ -241,6 +241,25 @@ int srv_remove_region(const fk_server_t *s)
     return n;
 }
 
+int srv_remove_snapshots(const fk_server_t *s)
+{
+    char dir[300], path[600];
+    snprintf(dir, sizeof(dir), "%s/data", s->dir);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "snapshot-", 9) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        ck_assert_msg(unlink(path) == 0, "unlink %s: %s", path, strerror(errno));
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
 void srv_clear_log(const fk_server_t *s)
 {
     ck_assert_msg(truncate(s->log, 0) == 0, "truncate %s: %s", s->log, strerror(errno));

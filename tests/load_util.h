@@ -41,6 +41,9 @@ void srv_kill_all(fk_server_t *s);
 /* Removes the region file(s) of a stopped server (a reboot empties
  * /dev/shm); returns how many were removed. */
 int srv_remove_region(const fk_server_t *s);
+/* Removes the snapshots from a stopped server's data directory (a graceful
+ * stop takes one), so that recovery has only the log; returns how many. */
+int srv_remove_snapshots(const fk_server_t *s);
 /* Empties the server's log file (so that a restart's lines stand alone). */
 void srv_clear_log(const fk_server_t *s);
 /* Runs `fickled --check` on the server's directories; the exit status,

@@ -67,8 +67,8 @@ enum {
     FICKLE_OP_QUIT = 0x13,
     /* 0x14..0x1F: reserved for connection/server operations */
     FICKLE_OP_TXN = 0x20,    /* reserved: compare/then/else transaction (0x20..0x2F) */
-    FICKLE_OP_SAVE = 0x30,   /* reserved: snapshot now, reply when durable */
-    FICKLE_OP_BGSAVE = 0x31, /* reserved: start a snapshot, reply at once */
+    FICKLE_OP_SAVE = 0x30,   /* snapshot now, reply when it is durable */
+    FICKLE_OP_BGSAVE = 0x31, /* start a snapshot, reply at once */
     /* 0x32..0x3F: reserved for persistence; 0x40..0xEF: future;
      * 0xF0..0xFF: never assigned (private experiments) */
 };
@@ -124,6 +124,7 @@ enum {
 #define FICKLE_EXT_R_COUNTER 16 /* INCR/DECR: u64 version, i64 new value */
 #define FICKLE_EXT_R_ROWS 8     /* MGET/RANGE: u32 row count, u32 row-set flags */
 #define FICKLE_EXT_R_COUNT 8    /* COUNT: u64 count */
+#define FICKLE_EXT_R_SAVE 8     /* SAVE: u64 start LSN of the snapshot */
 
 /* Row-set flags (MGET/RANGE reply extras, second word). */
 #define FICKLE_ROWS_MORE 0x01u /* RANGE cut short by the server's reply cap: more rows remain */
