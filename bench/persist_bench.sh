@@ -107,6 +107,42 @@ stop f-restart
 start_redis r-restart no everysec
 rdb=$(time_until_loaded "${port[r-restart]}")
 stop r-restart
-printf '%-28s %8s ms\n' "fickle warm attach" "$warm" "fickle cold (log replay)" "$cold" "redis RDB load" "$rdb"
+printf '%-28s %8s ms\n' "fickle warm attach" "$warm" "fickle cold (snapshot + log)" "$cold" "redis RDB load" "$rdb"
 printf 'warm/redis %s   cold/redis %s\n' "$(ratio "$warm" "$rdb")" "$(ratio "$cold" "$rdb")"
 grep -h "recovered\|warm restart" "$tmp/f-restart.log" | tail -2
+
+info_field() { # port section field
+  redis-cli -p "$1" info "$2" | tr -d '\r' | awk -F: -v f="$3" '$1 == f { print $2 }'
+}
+
+# A snapshot (BGSAVE) of KEYS keys while redis-benchmark writes: its
+# duration, the memory it costs, and the worst write latency meanwhile.
+snapshot_under_load() { # name port kind
+  local csv="$tmp/$1.snapcsv" saves
+  redis-benchmark -p "$2" -t set -n $((N * 15)) -c 50 -r "$KEYS" -d 32 --csv >"$csv" 2>/dev/null &
+  local bench=$!
+  sleep 0.5
+  if [ "$3" = fickle ]; then
+    saves=$(info_field "$2" persistence rdb_saves)
+    redis-cli -p "$2" bgsave >/dev/null
+    while [ "$(info_field "$2" persistence rdb_saves)" = "$saves" ]; do sleep 0.01; done
+    snap_ms=$(info_field "$2" persistence snapshot_last_duration_ms)
+    snap_mem="0 (no fork; persister VmHWM $(awk '/VmHWM/ {print $2 $3}' /proc/"$(info_field "$2" persistence persister_pid)"/status 2>/dev/null || echo ?))"
+  else
+    redis-cli -p "$2" bgsave >/dev/null
+    sleep 0.05
+    while [ "$(info_field "$2" persistence rdb_bgsave_in_progress)" = 1 ]; do sleep 0.01; done
+    snap_ms=$(( $(info_field "$2" persistence rdb_last_bgsave_time_sec) * 1000 ))
+    snap_mem="$(info_field "$2" persistence rdb_last_cow_size) bytes copy-on-write"
+  fi
+  wait "$bench" || true
+  max_ms=$(awk -F'","' '/SET/ {gsub(/"/, "", $8); print $8}' "$csv")
+  printf '%-8s snapshot %8s ms   extra memory %s   max SET latency during it %s ms\n' "$3" "$snap_ms" "$snap_mem" "$max_ms"
+}
+
+echo "== snapshot of $KEYS keys under write load (redis-benchmark SET -c 50 -r $KEYS)"
+start_fickle f-restart everysec; start_redis r-restart no everysec
+time_until_loaded "${port[f-restart]}" >/dev/null; time_until_loaded "${port[r-restart]}" >/dev/null
+snapshot_under_load f-restart "${port[f-restart]}" fickle
+snapshot_under_load r-restart "${port[r-restart]}" redis
+echo "(redis reports its BGSAVE time in whole seconds)"
