@@ -127,7 +127,7 @@ snapshot_under_load() { # name port kind
     redis-cli -p "$2" bgsave >/dev/null
     while [ "$(info_field "$2" persistence rdb_saves)" = "$saves" ]; do sleep 0.01; done
     snap_ms=$(info_field "$2" persistence snapshot_last_duration_ms)
-    snap_mem="0 (no fork; persister VmHWM $(awk '/VmHWM/ {print $2 $3}' /proc/"$(info_field "$2" persistence persister_pid)"/status 2>/dev/null || echo ?))"
+    snap_mem="no fork; persister private RSS $(awk '/RssAnon/ {print $2 $3}' /proc/"$(info_field "$2" persistence persister_pid)"/status 2>/dev/null || echo ?)"
   else
     redis-cli -p "$2" bgsave >/dev/null
     sleep 0.05
