@@ -290,7 +290,7 @@ void store_close(store_t *st)
     if (close(st->fd) != 0)
         store_log(0, "close %s: %s", st->path, strerror(errno));
     free(st->pending);
-    free(st->refs);
+    free(st->scan_nodes);
     free(st->path);
     free(st);
 }

@@ -10,6 +10,12 @@
 int sl_find_preds(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
                   uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs)
 {
+    return sl_search(st, key, klen, mode, preds, pred_refs, NULL);
+}
+
+int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
+              uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs, uint64_t *loads)
+{
     uint32_t *fwd = sl_head(st);
     ref_t owner = 0;
     unsigned top = LD32(&st->hdr->sl_level);
@@ -41,6 +47,8 @@ int sl_find_preds(const struct store *st, const void *key, size_t klen, sl_mode_
         if (pred_refs)
             pred_refs[l] = owner;
     }
+    if (loads)
+        *loads += steps;
     return 0;
 }
 
