@@ -102,8 +102,7 @@ static int visit_count(range_ctx_t *c, const iview_t *v)
 
 #define SCAN_NIL UINT32_MAX
 #define SCAN_CLOSED (-1)
-#define SCAN_WIDTH 16   /* nodes processed per round: cache misses in flight */
-#define SCAN_LOOK 256       /* nodes a round looks through to pick them */
+#define SCAN_WIDTH 16      /* nodes processed per round: cache misses in flight */
 #define SCAN_STALE_EVERY 8 /* rounds between sequence checks */
 
 enum {
@@ -113,11 +112,18 @@ enum {
     SN_BEYOND = 1u << 3, /* known to pass the far bound */
 };
 
+/* A node is "open" while its gap is not processed. Open nodes are also on
+ * a second list of their own, in key order, each with the number of closed
+ * nodes not yet emitted between it and the next open node: a round picks
+ * its nodes and estimates the rows before each without walking the
+ * processed nodes that wait to be emitted. */
 struct scan_node {
-    ref_t ref;           /* 0 for the head */
-    uint32_t next, prev; /* neighbours in key order, SCAN_NIL at the ends */
-    int8_t gap;          /* list linking this node to the next, or SCAN_CLOSED */
-    uint8_t flags;       /* SN_* */
+    ref_t ref;             /* 0 for the head */
+    uint32_t next, prev;   /* neighbours in key order, SCAN_NIL at the ends */
+    uint32_t onext, oprev; /* open neighbours, while open */
+    uint32_t run;          /* while open: closed nodes up to the next open one */
+    int8_t gap;            /* list linking this node to the next, or SCAN_CLOSED */
+    uint8_t flags;         /* SN_* */
 };
 
 typedef struct {
@@ -129,6 +135,8 @@ typedef struct {
     struct scan_node *n;      /* st->scan_nodes */
     uint32_t used, free_list; /* nodes handed out so far; recycled ones */
     uint32_t first, last;     /* ends of the list (as built) */
+    uint32_t ofirst, olast;   /* ends of the open list */
+    uint32_t lrun;            /* closed nodes not yet emitted before ofirst (all, if none is open) */
     uint32_t mark;            /* the last node emitted, SCAN_NIL before the first */
     uint64_t need;            /* rows still wanted; UINT64_MAX without a limit */
     unsigned top;             /* levels in use, validated */
@@ -186,7 +194,7 @@ static uint32_t node_new(scan_t *s, ref_t ref, int gap, uint8_t flags)
             return SCAN_NIL;
         i = s->used++;
     }
-    s->n[i] = (struct scan_node){ref, SCAN_NIL, SCAN_NIL, (int8_t)gap, flags};
+    s->n[i] = (struct scan_node){ref, SCAN_NIL, SCAN_NIL, SCAN_NIL, SCAN_NIL, 0, (int8_t)gap, flags};
     return i;
 }
 
@@ -196,7 +204,8 @@ static void node_free(scan_t *s, uint32_t i)
     s->free_list = i;
 }
 
-/* Links node i after node at (at == SCAN_NIL: at the end of the list). */
+/* Links node i after node at on the key-order list (at == SCAN_NIL: at
+ * its end). */
 static void node_link_after(scan_t *s, uint32_t at, uint32_t i)
 {
     if (at == SCAN_NIL)
@@ -212,6 +221,63 @@ static void node_link_after(scan_t *s, uint32_t at, uint32_t i)
         s->n[at].next = i;
     else
         s->first = i;
+}
+
+/* Links open node i after open node at on the open list. */
+static void open_link_after(scan_t *s, uint32_t at, uint32_t i)
+{
+    uint32_t nx = at == SCAN_NIL ? s->ofirst : s->n[at].onext;
+    s->n[i].oprev = at;
+    s->n[i].onext = nx;
+    if (nx != SCAN_NIL)
+        s->n[nx].oprev = i;
+    else
+        s->olast = i;
+    if (at != SCAN_NIL)
+        s->n[at].onext = i;
+    else
+        s->ofirst = i;
+}
+
+static void open_unlink(scan_t *s, uint32_t i)
+{
+    uint32_t pv = s->n[i].oprev, nx = s->n[i].onext;
+    if (pv != SCAN_NIL)
+        s->n[pv].onext = nx;
+    else
+        s->ofirst = nx;
+    if (nx != SCAN_NIL)
+        s->n[nx].oprev = pv;
+    else
+        s->olast = pv;
+}
+
+/* Adds k to the closed nodes counted just before open node i's place:
+ * those of the open node before it, or those before the first. */
+static void runs_add_before(scan_t *s, uint32_t i, uint32_t k)
+{
+    uint32_t pv = s->n[i].oprev;
+    if (pv != SCAN_NIL)
+        s->n[pv].run += k;
+    else
+        s->lrun += k;
+}
+
+/* Builds the open list from the key-order list (once, at the start). */
+static void open_build(scan_t *s)
+{
+    uint32_t at = SCAN_NIL;
+    for (uint32_t i = s->first; i != SCAN_NIL; i = s->n[i].next) {
+        if (s->n[i].gap == SCAN_CLOSED) {
+            if (at != SCAN_NIL)
+                s->n[at].run++;
+            else
+                s->lrun++;
+        } else {
+            open_link_after(s, at, i);
+            at = i;
+        }
+    }
 }
 
 /* Appends a node while the initial list is built. */
@@ -237,7 +303,45 @@ static inline __attribute__((always_inline)) void prefetch_item(const struct sto
         __builtin_prefetch(p + 64);
 }
 
-/* Processes node i: loads its item and splits its gap into new nodes. */
+/* Closes open node i, whose children (if any) follow it on both lists:
+ * it now counts among the closed nodes before the first of them. Nodes
+ * past a node beyond the far bound are of no use: the open list is cut
+ * there (after it going forward, before its children in reverse). */
+static void close_node(scan_t *s, uint32_t i, uint32_t children)
+{
+    struct scan_node *p = &s->n[i];
+    uint32_t self = i != s->mark; /* the mark was emitted already */
+    if (children > 0) {
+        uint32_t last_child = p->onext;
+        for (uint32_t k = 1; k < children; k++)
+            last_child = s->n[last_child].onext;
+        s->n[last_child].run = p->run;
+        runs_add_before(s, i, self);
+    } else {
+        runs_add_before(s, i, self + p->run);
+    }
+    bool beyond = p->flags & SN_BEYOND;
+    uint32_t pv = p->oprev, nx = p->onext;
+    open_unlink(s, i);
+    p->gap = SCAN_CLOSED;
+    if (beyond && !s->reverse) { /* nothing after it is in range */
+        if (pv != SCAN_NIL)
+            s->n[pv].onext = SCAN_NIL;
+        else
+            s->ofirst = SCAN_NIL;
+        s->olast = pv;
+    } else if (beyond) { /* nothing before it is in range */
+        if (nx != SCAN_NIL)
+            s->n[nx].oprev = SCAN_NIL;
+        else
+            s->olast = SCAN_NIL;
+        s->ofirst = nx;
+        s->lrun = 0;
+    }
+}
+
+/* Processes open node i: loads its item and splits its gap into new
+ * nodes, then closes it. */
 static int process(scan_t *s, uint32_t i)
 {
     struct store *st = s->st;
@@ -254,7 +358,7 @@ static int process(scan_t *s, uint32_t i)
             return READ_TORN;
         classify(s, p, &v);
         if (!s->reverse && (p->flags & SN_BEYOND)) {
-            p->gap = SCAN_CLOSED; /* nothing after it is in range */
+            close_node(s, i, 0); /* nothing after it is in range */
             return 0;
         }
         fwd = v.fwd;
@@ -277,6 +381,7 @@ static int process(scan_t *s, uint32_t i)
         inherit = p->flags & SN_INSIDE;
     else
         inherit = p->next != SCAN_NIL ? s->n[p->next].flags & SN_INSIDE : 0;
+    uint32_t children = 0;
     for (int l = g; l >= 0; l--) {
         ref_t r = LD32(&fwd[l]);
         if (r == end)
@@ -288,9 +393,11 @@ static int process(scan_t *s, uint32_t i)
         if (k == SCAN_NIL)
             return store_fail(STORE_NOMEM, "out of process memory for a range scan");
         node_link_after(s, i, k);
+        open_link_after(s, i, k);
+        children++;
         end = r;
     }
-    s->n[i].gap = SCAN_CLOSED;
+    close_node(s, i, children);
     return 0;
 }
 
@@ -333,6 +440,15 @@ static int scan_emit(scan_t *s)
                     return 1;
             }
         }
+        /* A closed node leaves the count of those waiting: going forward
+         * they come before the first open node; in reverse, after the
+         * last. An open one (forward) stays open as the mark. */
+        if (p->gap == SCAN_CLOSED) {
+            if (!s->reverse || s->olast == SCAN_NIL)
+                s->lrun -= s->lrun > 0;
+            else
+                s->n[s->olast].run -= s->n[s->olast].run > 0;
+        }
         if (s->mark != SCAN_NIL)
             node_free(s, s->mark);
         s->mark = q;
@@ -343,43 +459,35 @@ static int scan_emit(scan_t *s)
     }
 }
 
-/* Picks the nodes to process next: those whose gaps come first in the
- * scan's direction, while the items estimated before a gap are fewer than
- * the rows wanted, and not past a node known to be out of range. The first
- * gap in the scan's direction is always picked (it is what the emission
- * waits for); the look is bounded so that no list, however damaged, makes
- * a round costly. */
+/* Picks the open nodes to process next: those whose gaps come first in
+ * the scan's direction, while the rows estimated before a gap are fewer
+ * than the rows wanted. The first gap in the scan's direction is always
+ * picked: the emission waits for it. */
 static unsigned scan_select(const scan_t *s, uint32_t batch[SCAN_WIDTH])
 {
-    unsigned nb = 0, look = 0;
-    uint64_t before = 0;
+    unsigned nb = 0;
     const struct scan_node *n = s->n;
     if (!s->reverse) {
-        uint32_t i = s->mark == SCAN_NIL ? s->first : s->mark;
-        for (; i != SCAN_NIL && nb < SCAN_WIDTH && look++ < SCAN_LOOK; i = n[i].next) {
-            if (n[i].flags & SN_BEYOND)
-                break;
+        uint64_t before = s->lrun;
+        for (uint32_t i = s->ofirst; i != SCAN_NIL && nb < SCAN_WIDTH; i = n[i].onext) {
             if (i != s->mark && !(n[i].flags & (SN_HEAD | SN_SKIP)))
                 before++;
-            if (n[i].gap == SCAN_CLOSED)
-                continue;
-            if (before >= s->need)
+            if (before >= s->need && nb > 0)
                 break;
             batch[nb++] = i;
-            before += gap_cover(n[i].gap);
+            before += gap_cover(n[i].gap) + n[i].run;
         }
     } else {
-        uint32_t i = s->mark == SCAN_NIL ? s->last : n[s->mark].prev;
-        for (; i != SCAN_NIL && nb < SCAN_WIDTH && look++ < SCAN_LOOK; i = n[i].prev) {
-            if (n[i].gap != SCAN_CLOSED) {
-                if (before >= s->need)
-                    break;
-                batch[nb++] = i;
-                before += gap_cover(n[i].gap);
-            }
+        uint64_t before = s->olast != SCAN_NIL ? n[s->olast].run : 0;
+        for (uint32_t i = s->olast; i != SCAN_NIL && nb < SCAN_WIDTH; i = n[i].oprev) {
+            if (before >= s->need && nb > 0)
+                break;
+            batch[nb++] = i;
             if (n[i].flags & (SN_HEAD | SN_BEYOND))
                 break;
-            before++;
+            before += gap_cover(n[i].gap) + 1;
+            if (n[i].oprev != SCAN_NIL)
+                before += n[n[i].oprev].run;
         }
     }
     return nb;
@@ -388,13 +496,14 @@ static unsigned scan_select(const scan_t *s, uint32_t batch[SCAN_WIDTH])
 static int scan_run(scan_t *s)
 {
     uint32_t batch[SCAN_WIDTH];
+    open_build(s);
     for (;;) {
         int rc = scan_emit(s);
         if (rc != 0)
             return rc > 0 ? 0 : rc;
         unsigned nb = scan_select(s, batch);
         if (nb == 0)
-            return READ_TORN; /* waiting on nothing: impossible in a consistent list */
+            return READ_TORN; /* waiting with nothing open: impossible in a consistent list */
         for (unsigned b = 0; b < nb; b++)
             if ((rc = process(s, batch[b])) != 0)
                 return rc;
@@ -529,6 +638,8 @@ static int scan_pass(struct store *st, range_ctx_t *c, bool locked, bool reverse
         .free_list = SCAN_NIL,
         .first = SCAN_NIL,
         .last = SCAN_NIL,
+        .ofirst = SCAN_NIL,
+        .olast = SCAN_NIL,
         .mark = SCAN_NIL,
         .need = q->limit ? q->limit : UINT64_MAX,
         .top = LD32(&st->hdr->sl_level),
