@@ -30,6 +30,14 @@ int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mo
     for (int l = (int)top - 1; l >= 0; l--) {
         for (;;) {
             ref_t next = LD32(&fwd[l]);
+            /* If next is not before the key, the search goes on from this
+             * node's link one level down: fetch that item while next is
+             * loaded, so the two misses overlap. */
+            if (l > 0) {
+                ref_t down = LD32(&fwd[l - 1]);
+                if (down != next && ref_ok(st, down, sizeof(item_t)))
+                    __builtin_prefetch(ref_ptr(st, down));
+            }
             if (next == 0)
                 break;
             iview_t v;
