@@ -51,10 +51,21 @@
 typedef struct {
     struct store *st;
     const store_range_t *q;
-    uint64_t now;
+    uint64_t now;    /* the clock, read when the first item with an expiry comes */
     store_rows_t *out;
     uint64_t *count; /* counting only */
 } range_ctx_t;
+
+/* True if v has expired. Most items carry no expiry: the clock is read at
+ * most once per query, and only when one does. */
+static inline bool row_expired(range_ctx_t *c, const iview_t *v)
+{
+    if (v->expiry == 0)
+        return false;
+    if (c->now == 0)
+        c->now = c->st->clock();
+    return item_expired(v, c->now);
+}
 
 /* Row header in the result buffer, followed by key and value. */
 typedef struct {
@@ -73,30 +84,17 @@ static int emit(range_ctx_t *c, const iview_t *v)
         out->truncated = true;
         return 0;
     }
-    if (!store_buf_reserve(&out->buf, need))
+    if (out->buf.cap - out->buf.len < need && !store_buf_reserve(&out->buf, need))
         return store_fail(STORE_NOMEM, "out of process memory for range rows");
     row_hdr_t rh = {v->klen, (uint32_t)vlen, v->version, v->expiry};
     char *p = out->buf.data + out->buf.len;
     memcpy(p, &rh, sizeof(rh));
-    memcpy(p + sizeof(rh), v->key, v->klen);
-    if (vlen)
-        memcpy(p + sizeof(rh) + v->klen, v->val, vlen);
+    memcpy(p + sizeof(rh), v->key, v->klen + vlen); /* the value follows the key in the item */
     out->buf.len += need;
     out->count++;
     return 1;
 }
 
-static int visit_emit(range_ctx_t *c, const iview_t *v)
-{
-    return emit(c, v);
-}
-
-static int visit_count(range_ctx_t *c, const iview_t *v)
-{
-    (void)v;
-    (*c->count)++;
-    return 1;
-}
 
 /* ---- the scan engine ---------------------------------------------------- */
 
@@ -129,7 +127,6 @@ struct scan_node {
 typedef struct {
     struct store *st;
     range_ctx_t *c;
-    int (*visit)(range_ctx_t *, const iview_t *);
     bool locked, reverse;
     const store_bound_t *far; /* hi going forward, lo in reverse */
     struct scan_node *n;      /* st->scan_nodes */
@@ -162,7 +159,7 @@ static bool past_far(const scan_t *s, const iview_t *v)
     return c > 0 || (c == 0 && s->far->kind == STORE_BOUND_EXCL);
 }
 
-static void classify(const scan_t *s, struct scan_node *p, const iview_t *v)
+static inline void classify(const scan_t *s, struct scan_node *p, const iview_t *v)
 {
     if (!(p->flags & (SN_INSIDE | SN_BEYOND)))
         p->flags |= past_far(s, v) ? SN_BEYOND : SN_INSIDE;
@@ -432,10 +429,14 @@ static int scan_emit(scan_t *s)
             classify(s, p, &v);
             if (p->flags & SN_BEYOND)
                 return 1;
-            if (!(p->flags & SN_SKIP) && !item_expired(&v, s->c->now)) {
-                int rc = s->visit(s->c, &v);
-                if (rc != 1)
-                    return rc < 0 ? rc : 1;
+            if (!(p->flags & SN_SKIP) && !row_expired(s->c, &v)) {
+                if (s->c->count) {
+                    (*s->c->count)++;
+                } else {
+                    int rc = emit(s->c, &v);
+                    if (rc != 1)
+                        return rc < 0 ? rc : 1;
+                }
                 if (s->need != UINT64_MAX && --s->need == 0)
                     return 1;
             }
@@ -623,14 +624,12 @@ static int reverse_start(scan_t *s)
     return 0;
 }
 
-static int scan_pass(struct store *st, range_ctx_t *c, bool locked, bool reverse,
-                     int (*visit)(range_ctx_t *, const iview_t *))
+static int scan_pass(struct store *st, range_ctx_t *c, bool locked, bool reverse)
 {
     const store_range_t *q = c->q;
     scan_t s = {
         .st = st,
         .c = c,
-        .visit = visit,
         .locked = locked,
         .reverse = reverse,
         .far = reverse ? &q->lo : &q->hi,
@@ -659,13 +658,13 @@ static int range_pass(struct store *st, void *arg, bool locked)
     range_ctx_t *c = arg;
     if (c->count) {
         *c->count = 0;
-        return scan_pass(st, c, locked, false, visit_count);
+        return scan_pass(st, c, locked, false);
     }
     c->out->buf.len = 0;
     c->out->count = 0;
     c->out->truncated = false;
     c->out->keys_only = c->q->keys_only;
-    return scan_pass(st, c, locked, c->q->reverse, visit_emit);
+    return scan_pass(st, c, locked, c->q->reverse);
 }
 
 static store_err_t check_query(const store_range_t *q)
@@ -681,7 +680,7 @@ store_err_t store_range(store_t *st, const store_range_t *q, store_rows_t *out)
     store_err_t err = check_query(q);
     if (err != STORE_OK)
         return err;
-    range_ctx_t c = {st, q, st->clock(), out, NULL};
+    range_ctx_t c = {st, q, 0, out, NULL};
     return read_run(st, range_pass, &c);
 }
 
@@ -690,7 +689,7 @@ store_err_t store_range_count(store_t *st, const store_range_t *q, uint64_t *cou
     store_err_t err = check_query(q);
     if (err != STORE_OK)
         return err;
-    range_ctx_t c = {st, q, st->clock(), NULL, count};
+    range_ctx_t c = {st, q, 0, NULL, count};
     return read_run(st, range_pass, &c);
 }
 
