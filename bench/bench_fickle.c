@@ -121,8 +121,15 @@ static void scan_one(fickle_t *f, const scan_t *sc, bool reverse, uint64_t gen)
 
 static void f_scan(void *h, const scan_t *sc, uint64_t n, bool reverse, uint64_t gen)
 {
+    fickle_t *f = h;
+    store_reader_stats_t before, after;
+    store_reader_stats(f->st, &before);
     for (uint64_t i = 0; i < n; i++)
         scan_one(h, &sc[i], reverse, gen);
+    store_reader_stats(f->st, &after);
+    fprintf(stderr, "  fickle %s scans loaded %.1f items each (searches included), %llu retries\n",
+            reverse ? "reverse" : "forward", (double)(after.scan_items - before.scan_items) / (double)n,
+            (unsigned long long)(after.retries - before.retries));
 }
 
 static void f_del(void *h, const uint32_t *idx, uint64_t n)

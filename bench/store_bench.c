@@ -44,7 +44,33 @@ typedef struct {
     footprint_t fp[NSYS];
     uint64_t retries[NSYS], fallbacks[NSYS], reader_ops[NSYS];
     double reader_cpu[NSYS], writer_cpu[NSYS], mixed_secs[NSYS];
+    unsigned phases; /* PH_* bits */
 } bench_t;
+
+enum { PH_GET = 1, PH_PUT = 2, PH_PUT1000 = 4, PH_SCAN = 8, PH_MIXED = 16, PH_DELETE = 32, PH_ALL = 63 };
+
+static unsigned parse_phases(const char *s)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"get", PH_GET},     {"put", PH_PUT},     {"put1000", PH_PUT1000},
+                 {"scan", PH_SCAN},   {"mixed", PH_MIXED}, {"delete", PH_DELETE}};
+    unsigned bits = 0;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        size_t i = 0;
+        while (i < sizeof(names) / sizeof(names[0]) && (strlen(names[i].name) != n || strncmp(s, names[i].name, n) != 0))
+            i++;
+        if (i == sizeof(names) / sizeof(names[0])) {
+            fprintf(stderr, "store_bench: --phases: unknown phase '%.*s'\n", (int)n, s);
+            exit(2);
+        }
+        bits |= names[i].bit;
+        s += n + (s[n] == ',');
+    }
+    return bits;
+}
 
 static void usage(FILE *out)
 {
@@ -55,6 +81,8 @@ static void usage(FILE *out)
                  "  --duration S   seconds of the mixed phase, per system (default 5)\n"
                  "  --readers N    reader processes in the mixed phase (default: online cores)\n"
                  "  --only NAME    run only fickle or only lmdb\n"
+                 "  --phases LIST  run only these phases (comma-separated: get, put, put1000,\n"
+                 "                 scan, mixed, delete; load always runs; default all)\n"
                  "  --dir DIR      where the region and env files go (default /dev/shm)\n"
                  "  --help         this text\n");
 }
@@ -78,12 +106,14 @@ static void parse_args(bench_t *b, int argc, char **argv)
         {"keys", required_argument, NULL, 'k'}, {"seed", required_argument, NULL, 's'},
         {"duration", required_argument, NULL, 'd'}, {"readers", required_argument, NULL, 'r'},
         {"only", required_argument, NULL, 'o'}, {"dir", required_argument, NULL, 'D'},
+        {"phases", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     b->cfg = (bench_cfg_t){1000000, 1, 5, cores > 0 ? (unsigned)cores : 1, "/dev/shm"};
     b->sys[0] = &fickle_system;
     b->sys[1] = &lmdb_system;
+    b->phases = PH_ALL;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -92,6 +122,7 @@ static void parse_args(bench_t *b, int argc, char **argv)
         case 'd': b->cfg.duration = (double)parse_u64("--duration", optarg, 1, 3600); break;
         case 'r': b->cfg.readers = (unsigned)parse_u64("--readers", optarg, 1, MAX_CHILDREN - 1); break;
         case 'D': b->cfg.dir = optarg; break;
+        case 'p': b->phases = parse_phases(optarg); break;
         case 'o':
             if (strcmp(optarg, "fickle") == 0)
                 b->sys[1] = NULL;
@@ -388,6 +419,8 @@ static void print_table(const bench_t *b)
     printf("\n");
     EACH_SYSTEM(b, s)
         printf("%s bytes per key: %s\n", b->sys[s]->name, b->fp[s].what);
+    if (!(b->phases & PH_MIXED))
+        return;
     EACH_SYSTEM(b, s)
         printf("%s mixed phase: readers used %.1f CPU-s, the writer %.1f CPU-s, in %.1f s on %ld cores\n",
                b->sys[s]->name, b->reader_cpu[s], b->writer_cpu[s], b->mixed_secs[s], sysconf(_SC_NPROCESSORS_ONLN));
@@ -412,14 +445,23 @@ int main(int argc, char **argv)
     keyset_init(&b.ks, b.cfg.keys, b.cfg.seed);
     EACH_SYSTEM(&b, s)
         b.h[s] = b.sys[s]->open(&b.cfg, &b.ks);
+    /* Values carry the generation of the last put phase that ran. */
+    uint64_t gen = 0;
     phase_load(&b);
-    phase_get(&b, 0);
-    phase_put(&b, 1, 1);
-    phase_put(&b, BATCH_PUTS, 2);
-    phase_scan(&b, false, 2);
-    phase_scan(&b, true, 2);
-    phase_mixed(&b);
-    phase_delete(&b);
+    if (b.phases & PH_GET)
+        phase_get(&b, gen);
+    if (b.phases & PH_PUT)
+        phase_put(&b, 1, gen = 1);
+    if (b.phases & PH_PUT1000)
+        phase_put(&b, BATCH_PUTS, gen = 2);
+    if (b.phases & PH_SCAN) {
+        phase_scan(&b, false, gen);
+        phase_scan(&b, true, gen);
+    }
+    if (b.phases & PH_MIXED)
+        phase_mixed(&b);
+    if (b.phases & PH_DELETE)
+        phase_delete(&b);
     EACH_SYSTEM(&b, s)
         b.sys[s]->close(b.h[s]);
     keyset_free(&b.ks);

@@ -180,8 +180,8 @@ struct store {
 
     /* Reader state, scratch and counters. */
     uint64_t read_seq; /* sequence the current optimistic pass started at */
-    ref_t *refs;
-    size_t cap_refs;
+    struct scan_node *scan_nodes; /* range scans' private working list (range.c) */
+    uint32_t scan_cap;
     store_reader_stats_t rstats;
 };
 

@@ -290,8 +290,7 @@ void store_close(store_t *st)
     if (close(st->fd) != 0)
         store_log(0, "close %s: %s", st->path, strerror(errno));
     free(st->pending);
-    free(st->refs);
-    record_buf_free(&st->sec_ops);
+    free(st->scan_nodes);
     free(st->path);
     record_buf_free(&st->sec_ops);
     free(st);

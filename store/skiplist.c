@@ -10,6 +10,12 @@
 int sl_find_preds(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
                   uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs)
 {
+    return sl_search(st, key, klen, mode, preds, pred_refs, NULL);
+}
+
+int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
+              uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs, uint64_t *loads)
+{
     uint32_t *fwd = sl_head(st);
     ref_t owner = 0;
     unsigned top = LD32(&st->hdr->sl_level);
@@ -24,6 +30,14 @@ int sl_find_preds(const struct store *st, const void *key, size_t klen, sl_mode_
     for (int l = (int)top - 1; l >= 0; l--) {
         for (;;) {
             ref_t next = LD32(&fwd[l]);
+            /* If next is not before the key, the search goes on from this
+             * node's link one level down: fetch that item while next is
+             * loaded, so the two misses overlap. */
+            if (l > 0) {
+                ref_t down = LD32(&fwd[l - 1]);
+                if (down != next && ref_ok(st, down, sizeof(item_t)))
+                    __builtin_prefetch(ref_ptr(st, down));
+            }
             if (next == 0)
                 break;
             iview_t v;
@@ -41,6 +55,8 @@ int sl_find_preds(const struct store *st, const void *key, size_t klen, sl_mode_
         if (pred_refs)
             pred_refs[l] = owner;
     }
+    if (loads)
+        *loads += steps;
     return 0;
 }
 

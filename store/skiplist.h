@@ -25,6 +25,11 @@ typedef enum {
 int sl_find_preds(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
                   uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs);
 
+/* sl_find_preds that also adds the number of items it loaded to *loads
+ * (may be NULL). */
+int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
+              uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs, uint64_t *loads);
+
 /* Links a new item (level v->level) after preds. Journaled. */
 void sl_link_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MAX_LEVEL]);
 

@@ -319,6 +319,7 @@ typedef struct {
     uint64_t reads;
     uint64_t retries;   /* optimistic passes that failed validation */
     uint64_t fallbacks; /* reads finished under the mutex */
+    uint64_t scan_items; /* items range reads loaded, searches and retries included */
 } store_reader_stats_t;
 void store_reader_stats(const store_t *st, store_reader_stats_t *out);
 

@@ -25,7 +25,11 @@
 void tu_path(char *buf, size_t n, const char *tag)
 {
     static unsigned counter;
-    snprintf(buf, n, "/dev/shm/fickle-test-%s-%ld-%u", tag, (long)getpid(), counter++);
+    /* A run that was killed leaves its regions behind; a later process with
+     * the same pid must not trip over them. */
+    do
+        snprintf(buf, n, "/dev/shm/fickle-test-%s-%ld-%u", tag, (long)getpid(), counter++);
+    while (access(buf, F_OK) == 0);
 }
 
 store_t *tu_ck_create(tu_region_t *r, const char *tag, uint64_t size, uint64_t max_value)

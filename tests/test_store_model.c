@@ -307,7 +307,9 @@ static void random_query(world_t *w, store_range_t *q)
     random_bound(w, &q->lo, w->key, &w->klen);
     random_bound(w, &q->hi, w->key2, &w->klen2);
     q->reverse = tu_below(&w->rng, 2);
-    q->limit = tu_below(&w->rng, 2) ? 0 : 1 + tu_below(&w->rng, 20);
+    /* No limit, a small one, or one that may exceed what is in range (the
+     * scan then reaches ahead along higher levels). */
+    q->limit = tu_below(&w->rng, 2) ? 0 : 1 + tu_below(&w->rng, tu_below(&w->rng, 4) ? 20 : 400);
     q->keys_only = tu_below(&w->rng, 5) == 0;
     q->max_bytes = tu_below(&w->rng, 10) == 0 ? 1 + tu_below(&w->rng, 3000) : 0;
 }

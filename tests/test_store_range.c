@@ -2,8 +2,10 @@
  * test_store_range.c — unit tests of the store's ordered reads: inclusive,
  * exclusive and open bounds in both directions, limits, keys_only,
  * max_bytes, range_count, prefix bounds (with 0x00 and 0xFF bytes), empty
- * ranges, reverse scans with limits over a large skiplist, the empty key
- * and keys of the maximum length.
+ * ranges, reverse scans with limits over a large skiplist, forward and
+ * reverse scans over thousands of keys with every bound kind checked row by
+ * row, the items a scan loads (O(log n + k) in both directions), the empty
+ * key and keys of the maximum length.
  */
 #include "config.h"
 
@@ -331,6 +333,205 @@ START_TEST(reverse_limits_deep)
 }
 END_TEST
 
+/* ---- scans over thousands of keys, both directions ------------------------------ */
+
+#define DEEP_N 6000
+#define DEEP_EXPIRED(i) ((i) % 7 == 3)
+
+/* Key i is "r%05u"; its value is the key repeated to a length that varies
+ * with i, so byte budgets cut at varying rows. */
+static size_t deep_value(unsigned i, char *out)
+{
+    size_t len = 1 + (i * 37) % 90;
+    for (size_t j = 0; j < len; j++)
+        out[j] = (char)('a' + (i + j) % 26);
+    return len;
+}
+
+static void deep_fill(void)
+{
+    store_set_clock(st, tu_fake_clock);
+    char key[16], val[128];
+    for (unsigned n = 0; n < DEEP_N; n++) {
+        unsigned i = (unsigned)(((uint64_t)n * 2654435761u) % DEEP_N); /* out of order */
+        int kl = snprintf(key, sizeof(key), "r%05u", i);
+        store_put_opts_t o = {.expiry_ms = DEEP_EXPIRED(i) ? tu_fake_now + 10 : (i % 5 == 1 ? tu_fake_now + 1000000 : 0)};
+        TU_ASSERT(store_put(st, key, (size_t)kl, val, deep_value(i, val), &o, NULL) == STORE_OK, "put %s", key);
+    }
+    ck_assert_uint_eq(store_count(st), DEEP_N);
+    tu_fake_now += 10; /* every 7th key (i % 7 == 3) expires; every 5th has a later expiry */
+}
+
+/* A bound near key i: the key itself (existing, or expired), or a key that
+ * is not stored, just after i ("r00012." sorts between r00012 and r00013),
+ * inclusive or exclusive; *between tells which key it is. */
+static store_bound_t deep_bound(tu_rng_t *r, char *buf, unsigned i, bool *between)
+{
+    store_bound_kind_t kind = tu_below(r, 2) ? STORE_BOUND_INCL : STORE_BOUND_EXCL;
+    *between = tu_below(r, 3) == 0;
+    int n = snprintf(buf, 16, *between ? "r%05u." : "r%05u", i);
+    return (store_bound_t){kind, buf, (size_t)n};
+}
+
+/* Runs q and checks every row against the key arithmetic: indexes first..last
+ * (in q's direction), expired ones skipped, capped by limit and max_bytes. */
+static void deep_check(const store_range_t *q, long first, long last, int t, store_rows_t *rows)
+{
+    store_err_t err = store_range(st, q, rows);
+    TU_ASSERT(err == STORE_OK, "query %d: %s", t, store_strerror(err));
+    size_t pos = 0, got = 0, bytes = 0;
+    bool cut = false;
+    store_row_t row;
+    char key[16], val[128];
+    for (long n = 0; n <= last - first; n++) {
+        long i = q->reverse ? last - n : first + n;
+        if (DEEP_EXPIRED(i))
+            continue;
+        if (q->limit && got == q->limit)
+            break;
+        snprintf(key, sizeof(key), "r%05ld", i);
+        size_t vl = deep_value((unsigned)i, val);
+        size_t need = 24 + 6 + (q->keys_only ? 0 : vl); /* row header + key + value */
+        if (q->max_bytes && got > 0 && bytes + need > q->max_bytes) {
+            cut = true;
+            break;
+        }
+        TU_ASSERT(store_rows_next(rows, &pos, &row), "query %d: row %zu missing (want %s)", t, got, key);
+        TU_ASSERT(row.klen == 6 && memcmp(row.key, key, 6) == 0, "query %d: row %zu is %.*s, want %s", t, got,
+                  (int)row.klen, row.key, key);
+        TU_ASSERT(row.expiry_ms == (i % 5 == 1 ? tu_fake_now - 10 + 1000000 : 0), "query %d: row %zu expiry", t, got);
+        if (q->keys_only)
+            TU_ASSERT(row.val == NULL && row.vlen == 0, "query %d: row %zu has a value", t, got);
+        else
+            TU_ASSERT(row.vlen == vl && memcmp(row.val, val, vl) == 0, "query %d: row %zu value", t, got);
+        bytes += need;
+        got++;
+    }
+    TU_ASSERT(!store_rows_next(rows, &pos, &row), "query %d: extra rows", t);
+    TU_ASSERT(rows->count == got && rows->truncated == cut, "query %d: %zu rows (truncated %d), want %zu (%d)", t,
+              rows->count, rows->truncated, got, cut);
+    TU_ASSERT(!q->max_bytes || got <= 1 || rows->buf.len <= q->max_bytes, "query %d: over the byte budget", t);
+    if (!q->max_bytes) {
+        uint64_t count = 0;
+        TU_ASSERT(store_range_count(st, q, &count) == STORE_OK && count == got, "query %d: range_count %llu, want %zu",
+                  t, (unsigned long long)count, got);
+    }
+}
+
+/* Forward and reverse scans over thousands of keys, with every bound kind
+ * on either side (existing keys, expired keys, keys not stored, none),
+ * limits from 1 to beyond the store, keys_only and byte budgets: every
+ * answer is checked row by row against the key arithmetic. */
+START_TEST(scan_deep)
+{
+    deep_fill();
+    tu_rng_t rng = {11};
+    char lo[16], hi[16];
+    store_rows_t rows = {0};
+    for (int t = 0; t < 3000; t++) {
+        unsigned a = (unsigned)tu_below(&rng, DEEP_N + 2), b = (unsigned)tu_below(&rng, DEEP_N + 2);
+        if (tu_below(&rng, 2) && a > b) { /* mostly non-empty */
+            unsigned x = a;
+            a = b;
+            b = x;
+        }
+        if (tu_below(&rng, 3) == 0 && a < DEEP_N) /* short ranges too */
+            b = a + (unsigned)tu_below(&rng, 40);
+        store_range_t q = {.reverse = tu_below(&rng, 2), .keys_only = tu_below(&rng, 4) == 0};
+        uint64_t p = tu_below(&rng, 10);
+        q.limit = p < 3 ? 0 : p < 6 ? 1 + tu_below(&rng, 8) : p < 9 ? 1 + tu_below(&rng, 400) : 1 + tu_below(&rng, 9000);
+        if (tu_below(&rng, 8) == 0)
+            q.max_bytes = 1 + tu_below(&rng, 6000);
+        long first = 0, last = DEEP_N - 1;
+        bool between;
+        if (tu_below(&rng, 6)) {
+            q.lo = deep_bound(&rng, lo, a, &between);
+            first = (long)a + (between || q.lo.kind == STORE_BOUND_EXCL);
+        }
+        if (tu_below(&rng, 6)) {
+            q.hi = deep_bound(&rng, hi, b, &between);
+            last = (long)b - (!between && q.hi.kind == STORE_BOUND_EXCL);
+        }
+        if (last > DEEP_N - 1)
+            last = DEEP_N - 1;
+        deep_check(&q, first, last, t, &rows);
+    }
+    store_rows_free(&rows);
+    store_set_clock(st, NULL);
+}
+END_TEST
+
+/* Reads the items range scans load, from the reader statistics. */
+static uint64_t scan_items(void)
+{
+    store_reader_stats_t rs;
+    store_reader_stats(st, &rs);
+    return rs.scan_items;
+}
+
+/* The cost of a scan is O(log n + k) with a small constant in both
+ * directions: a 100-row scan loads each of its rows' items once, plus a
+ * search (or a hash probe) and a few items past the end; a reverse scan
+ * costs at most about twice a forward one. The item counts are exact for
+ * a given insertion order (the skiplist's levels come from the region's
+ * own seeded generator), so the bounds are firm. */
+START_TEST(scan_cost)
+{
+    const unsigned n = 50000;
+    char key[16];
+    for (unsigned k = 0; k < n; k++) {
+        unsigned i = (unsigned)(((uint64_t)k * 2654435761u) % n);
+        int kl = snprintf(key, sizeof(key), "c%06u", i);
+        TU_ASSERT(store_put(st, key, (size_t)kl, "v", 1, NULL, NULL) == STORE_OK, "put %s", key);
+    }
+    tu_rng_t rng = {3};
+    store_rows_t rows = {0};
+    const int scans = 200;
+    uint64_t items[2][2] = {{0}}; /* [reverse][bound is not a key] */
+    for (int rev = 0; rev < 2; rev++)
+        for (int absent = 0; absent < 2; absent++)
+            for (int t = 0; t < scans; t++) {
+                unsigned i = 200 + (unsigned)tu_below(&rng, n - 400);
+                int kl = snprintf(key, sizeof(key), absent ? "c%06u." : "c%06u", i);
+                store_range_t q = {.limit = 100, .reverse = rev};
+                store_bound_t b = {STORE_BOUND_INCL, key, (size_t)kl};
+                if (rev)
+                    q.hi = b;
+                else
+                    q.lo = b;
+                uint64_t before = scan_items();
+                TU_ASSERT(store_range(st, &q, &rows) == STORE_OK && rows.count == 100, "scan %d", t);
+                items[rev][absent] += scan_items() - before;
+            }
+    double fwd_key = (double)items[0][0] / scans, fwd = (double)items[0][1] / scans;
+    double rev_key = (double)items[1][0] / scans, rev_absent = (double)items[1][1] / scans;
+    fprintf(stderr, "scan_cost: 100-row scans over %u keys load %.1f items forward from a key, %.1f forward "
+            "from a bound that is not a key, %.1f / %.1f in reverse\n", n, fwd_key, fwd, rev_key, rev_absent);
+    /* Forward from a key: a hash probe (about 1.5 items) and the rows. */
+    ck_assert_msg(fwd_key < 110, "forward from a key: %.1f items per 100-row scan", fwd_key);
+    /* Otherwise a search (about 4 items per level, 8 levels here) first. */
+    ck_assert_msg(fwd < 160, "forward: %.1f items per 100-row scan", fwd);
+    ck_assert_msg(rev_key < 2 * fwd && rev_absent < 2 * fwd, "reverse: %.1f / %.1f items per 100-row scan", rev_key,
+                  rev_absent);
+    /* Limits far below and far above the rows in range, unbounded ranges. */
+    struct {
+        size_t limit;
+        bool reverse;
+        double most; /* items per row */
+    } cases[] = {{1, true, 60}, {10, true, 8}, {1000, true, 1.5}, {1000, false, 1.2}, {0, true, 1.5}, {0, false, 1.2}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        store_range_t q = {.limit = cases[c].limit, .reverse = cases[c].reverse};
+        size_t want = cases[c].limit ? cases[c].limit : n;
+        uint64_t before = scan_items();
+        TU_ASSERT(store_range(st, &q, &rows) == STORE_OK && rows.count == want, "case %zu", c);
+        double per_row = (double)(scan_items() - before) / (double)want;
+        ck_assert_msg(per_row <= cases[c].most, "case %zu (limit %zu, %s): %.2f items per row", c, cases[c].limit,
+                      cases[c].reverse ? "reverse" : "forward", per_row);
+    }
+    store_rows_free(&rows);
+}
+END_TEST
+
 START_TEST(key_lengths)
 {
     static char big[STORE_MAX_KEY + 2];
@@ -404,6 +605,8 @@ static Suite *range_suite(void)
     tcase_add_checked_fixture(tc, setup_empty, teardown);
     tcase_add_test(tc, empty_store);
     tcase_add_test(tc, reverse_limits_deep);
+    tcase_add_test(tc, scan_deep);
+    tcase_add_test(tc, scan_cost);
     tcase_add_test(tc, key_lengths);
     suite_add_tcase(s, tc);
     return s;

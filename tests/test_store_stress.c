@@ -7,10 +7,14 @@
  * torn or belongs to another key. Writers put and delete random keys with
  * values from a few bytes (overwritten in place) to page runs, and run
  * transactions over groups of 4 keys that always commit all 4 with one tag,
- * or are aborted after writing a tag marked "aborted". Readers do point
- * gets, short forward and reverse scans and whole-group scans, and assert:
- * values valid, rows ordered and inside their bounds, every group complete
- * with one tag, never an aborted tag. Children report through their exit
+ * or are aborted after writing a tag marked "aborted". Stable keys, which
+ * no writer touches, sit between the written ones ("k00012+" after
+ * "k00012"). Readers do point gets, short forward and reverse scans,
+ * whole-group scans and scans over the stable keys with every bound kind,
+ * limits, keys_only and byte budgets, and assert: values valid, rows
+ * ordered and inside their bounds, every group complete with one tag, never
+ * an aborted tag, and every stable key in range present, in order, none
+ * skipped, whatever the writers do around it. Children report through their exit
  * status (and a message in shared memory); the parent then checks the
  * region with store_check and every value once more.
  *
@@ -74,6 +78,13 @@ static int key_of(char *buf, unsigned i)
     return snprintf(buf, 16, "k%05u", i);
 }
 
+/* Stable key i: "k%05u+", right after written key i. Never written after
+ * populate(). */
+static int stable_key(char *buf, unsigned i)
+{
+    return snprintf(buf, 16, "k%05u+", i);
+}
+
 static int group_key(char *buf, unsigned g, unsigned i)
 {
     return snprintf(buf, 16, "g/%02u/%u", g, i);
@@ -114,14 +125,91 @@ static void reader_scan(int id, store_t *st, tu_rng_t *r, store_rows_t *rows)
     size_t pos = 0;
     store_row_t row, prev = {0};
     for (size_t i = 0; store_rows_next(rows, &pos, &row); i++) {
-        if (row.klen != 6 || memcmp(row.key, lo, 6) < 0 || memcmp(row.key, hi, 6) >= 0)
+        if (row.klen < 6 || row.klen > 7 || tu_key_cmp(row.key, row.klen, lo, 6) < 0 ||
+            tu_key_cmp(row.key, row.klen, hi, 6) >= 0)
             child_fail(id, "range [%s, %s): row %.*s out of bounds", lo, hi, (int)row.klen, row.key);
-        if (i > 0 && (memcmp(prev.key, row.key, 6) < 0) == q.reverse)
-            child_fail(id, "range [%s, %s): rows out of order at %.*s", lo, hi, 6, row.key);
+        if (i > 0 && (tu_key_cmp(prev.key, prev.klen, row.key, row.klen) < 0) == q.reverse)
+            child_fail(id, "range [%s, %s): rows out of order at %.*s", lo, hi, (int)row.klen, row.key);
         const char *bad = q.keys_only ? NULL : tu_val_verify(row.val, row.vlen, row.key, row.klen, NULL);
         if (bad)
-            child_fail(id, "range row %.*s: %s", 6, row.key, bad);
+            child_fail(id, "range row %.*s: %s", (int)row.klen, row.key, bad);
         prev = row;
+    }
+    sh->scans[id]++;
+}
+
+/* A bound for a stable-key scan near index i: a stable key (which is
+ * there), a written key (which may be), or none. Sets the stable indexes
+ * it admits: *from (lower bound) or *to (upper bound). */
+static store_bound_t stable_bound(tu_rng_t *r, char *buf, unsigned i, bool upper, long *lim)
+{
+    uint64_t p = tu_below(r, 5);
+    if (p == 0) /* open */
+        return (store_bound_t){STORE_BOUND_NONE, NULL, 0};
+    bool excl = p >= 3, stable = tu_below(r, 2);
+    int kl = stable ? stable_key(buf, i) : key_of(buf, i);
+    /* "k00012" sorts before "k00012+": a written key admits stable i from
+     * above (lower bound) and stable i-1 from below (upper bound). */
+    if (!upper)
+        *lim = stable && excl ? (long)i + 1 : (long)i;
+    else
+        *lim = stable ? (long)i - excl : (long)i - 1;
+    return (store_bound_t){excl ? STORE_BOUND_EXCL : STORE_BOUND_INCL, buf, (size_t)kl};
+}
+
+/* Scans among the stable keys with every bound kind, limits, keys_only
+ * and byte budgets, while writers change the keys between them: the stable
+ * rows are exactly the stable keys in range, in order, from the first
+ * one, up to where the limit or the budget stopped the scan. */
+static void reader_stable(int id, store_t *st, tu_rng_t *r, store_rows_t *rows)
+{
+    char lo[16], hi[16];
+    unsigned a = (unsigned)tu_below(r, NKEYS), b = a + (unsigned)tu_below(r, tu_below(r, 4) ? 60 : 600);
+    long from = 0, to = NKEYS - 1;
+    store_range_t q = {.reverse = tu_below(r, 2), .keys_only = tu_below(r, 4) == 0};
+    q.lo = stable_bound(r, lo, a, false, &from);
+    q.hi = stable_bound(r, hi, b < NKEYS ? b : NKEYS - 1, true, &to);
+    uint64_t p = tu_below(r, 4);
+    q.limit = p == 0 ? 0 : p == 1 ? 1 + tu_below(r, 10) : 1 + tu_below(r, 400);
+    if (tu_below(r, 6) == 0)
+        q.max_bytes = 1 + tu_below(r, 20000);
+    store_err_t err = store_range(st, &q, rows);
+    if (err != STORE_OK)
+        child_fail(id, "stable range: %s (%s)", store_strerror(err), store_error_detail());
+    if ((q.limit && rows->count > q.limit) || (q.max_bytes && rows->count > 1 && rows->buf.len > q.max_bytes))
+        child_fail(id, "stable range: %zu rows, %zu bytes over a limit of %zu, budget %zu", rows->count,
+                   rows->buf.len, q.limit, q.max_bytes);
+    long next = q.reverse ? to : from; /* the stable key expected next */
+    size_t pos = 0;
+    store_row_t row, prev = {0};
+    char want[16];
+    for (size_t i = 0; store_rows_next(rows, &pos, &row); i++) {
+        if ((q.lo.kind != STORE_BOUND_NONE &&
+             tu_key_cmp(row.key, row.klen, q.lo.key, q.lo.len) < (q.lo.kind == STORE_BOUND_EXCL)) ||
+            (q.hi.kind != STORE_BOUND_NONE &&
+             tu_key_cmp(row.key, row.klen, q.hi.key, q.hi.len) > -(q.hi.kind == STORE_BOUND_EXCL)))
+            child_fail(id, "stable range: row %.*s out of bounds", (int)row.klen, row.key);
+        if (i > 0 && (tu_key_cmp(prev.key, prev.klen, row.key, row.klen) < 0) == q.reverse)
+            child_fail(id, "stable range: rows out of order at %.*s", (int)row.klen, row.key);
+        const char *bad = q.keys_only ? NULL : tu_val_verify(row.val, row.vlen, row.key, row.klen, NULL);
+        if (bad)
+            child_fail(id, "stable range row %.*s: %s", (int)row.klen, row.key, bad);
+        if (row.klen == 7) { /* a stable key: the next one expected */
+            stable_key(want, (unsigned)next);
+            if (next < from || next > to || memcmp(row.key, want, 7) != 0)
+                child_fail(id, "stable range %s%s .. %s%s (%s): row %.*s where %s was due", q.lo.kind ? lo : "-",
+                           q.lo.kind == STORE_BOUND_EXCL ? " excl" : "", q.hi.kind ? hi : "+",
+                           q.hi.kind == STORE_BOUND_EXCL ? " excl" : "", q.reverse ? "reverse" : "forward", 7,
+                           row.key, next < from || next > to ? "none" : want);
+            next += q.reverse ? -1 : 1;
+        }
+        prev = row;
+    }
+    /* Unless the limit or the budget ended it, the scan saw them all. */
+    bool stopped = (q.limit && rows->count == q.limit) || rows->truncated;
+    if (!stopped && (q.reverse ? next >= from : next <= to)) {
+        stable_key(want, (unsigned)next);
+        child_fail(id, "stable range: %s missing (%zu rows)", want, rows->count);
     }
     sh->scans[id]++;
 }
@@ -177,10 +265,12 @@ static void reader_main(int id, store_t *st)
     while (mono_now() < end) {
         for (int i = 0; i < 64; i++) {
             uint64_t p = tu_below(&r, 100);
-            if (p < 60)
+            if (p < 50)
                 reader_get(id, st, &r, &b);
-            else if (p < 80)
+            else if (p < 68)
                 reader_scan(id, st, &r, &rows);
+            else if (p < 84)
+                reader_stable(id, st, &r, &rows);
             else
                 reader_group(id, st, &r, &rows);
             sh->ops[id]++;
@@ -313,6 +403,12 @@ static void populate(store_t *st)
         tu_val_make(val, vlen, k, (size_t)kl, 0);
         ck_assert_int_eq(store_put(st, k, (size_t)kl, val, vlen, NULL, NULL), STORE_OK);
     }
+    for (unsigned i = 0; i < NKEYS; i++) {
+        int kl = stable_key(k, i);
+        size_t vlen = tu_val_min((size_t)kl) + tu_below(&r, 60);
+        tu_val_make(val, vlen, k, (size_t)kl, 0);
+        ck_assert_int_eq(store_put(st, k, (size_t)kl, val, vlen, NULL, NULL), STORE_OK);
+    }
     ck_assert_int_eq(store_write_lock(st), STORE_OK);
     for (unsigned g = 0; g < NGROUPS; g++)
         ck_assert_int_eq(put_group(st, g, val, 0, &r), STORE_OK);
@@ -367,12 +463,14 @@ static void final_verify(store_t *st)
     store_rows_t rows = {0};
     pid_t pid = tu_ck_fork();
     if (pid == 0) {
-        for (int i = 0; i < 200; i++)
+        for (int i = 0; i < 200; i++) {
             reader_group(0, st, &r, &rows);
+            reader_stable(0, st, &r, &rows);
+        }
         _exit(0);
     }
     int status = tu_ck_wait(pid);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "final group check: %s", sh->msg[0]);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "final group and stable-key check: %s", sh->msg[0]);
 }
 
 START_TEST(readers_and_writers)

@@ -642,12 +642,19 @@ static void read_everything_somehow(store_t *st, tu_rng_t *r)
 {
     store_buf_t b = {0};
     store_rows_t rows = {0};
-    char k[16];
+    char k[16], k2[16];
     for (int i = 0; i < 2000; i++) {
         int kl = snprintf(k, sizeof(k), "d%05u", (unsigned)tu_below(r, 2500));
         (void)store_get(st, k, (size_t)kl, &b, NULL);
         store_range_t q = {.lo = {STORE_BOUND_INCL, k, (size_t)kl}, .limit = tu_below(r, 40),
                            .reverse = tu_below(r, 2), .keys_only = tu_below(r, 2)};
+        if (tu_below(r, 2)) { /* a high bound too, of any kind, maybe no key */
+            int kl2 = snprintf(k2, sizeof(k2), tu_below(r, 2) ? "d%05u" : "d%05u.", (unsigned)tu_below(r, 2600));
+            q.hi = (store_bound_t){tu_below(r, 2) ? STORE_BOUND_EXCL : STORE_BOUND_INCL, k2, (size_t)kl2};
+            q.lo.kind = (store_bound_kind_t)tu_below(r, 3);
+        }
+        if (tu_below(r, 8) == 0)
+            q.limit = 0;
         (void)store_range(st, &q, &rows);
         uint64_t n;
         (void)store_range_count(st, &q, &n);
