@@ -99,7 +99,6 @@ static int emit(range_ctx_t *c, const iview_t *v)
     return 1;
 }
 
-
 /* ---- the scan engine ---------------------------------------------------- */
 
 #define SCAN_NIL UINT32_MAX
@@ -533,7 +532,7 @@ static int probe(scan_t *s, const store_bound_t *b, iview_t *v)
         s->loads++;
         if (!item_load(st, ref, v) || ++steps > st->max_steps)
             return READ_TORN;
-        if (v->hash == h && v->klen == b->len && memcmp(v->key, b->key, b->len) == 0)
+        if (v->hash == h && v->klen == b->len && (b->len == 0 || memcmp(v->key, b->key, b->len) == 0))
             return 1;
     }
     return 0;
@@ -574,7 +573,7 @@ static int forward_start(scan_t *s)
      * list. */
     uint32_t *preds[STORE_MAX_LEVEL];
     sl_mode_t mode = lo->kind == STORE_BOUND_INCL ? SL_BEFORE_GE : SL_BEFORE_GT;
-    if (sl_search(st, lo->key, lo->len, mode, preds, NULL, &s->loads) != 0)
+    if (sl_search(st, lo->key ? lo->key : "", lo->len, mode, preds, NULL, &s->loads) != 0)
         return READ_TORN;
     uint8_t flags = s->far->kind == STORE_BOUND_NONE ? SN_INSIDE : 0;
     ref_t prev = 0;
@@ -604,7 +603,10 @@ static int reverse_start(scan_t *s)
     uint32_t *preds[STORE_MAX_LEVEL];
     ref_t owners[STORE_MAX_LEVEL];
     sl_mode_t mode = hi->kind == STORE_BOUND_EXCL ? SL_BEFORE_GE : SL_BEFORE_GT;
-    if (sl_search(st, hi->kind == STORE_BOUND_NONE ? NULL : hi->key, hi->len, mode, preds, owners, &s->loads) != 0)
+    /* A NULL key means the end of the list to the search: an empty bound
+     * key may come without a pointer. */
+    const void *key = hi->kind == STORE_BOUND_NONE ? NULL : hi->key ? hi->key : "";
+    if (sl_search(st, key, hi->len, mode, preds, owners, &s->loads) != 0)
         return READ_TORN;
     /* The head, then the last item before the bound on each list from the
      * top down: the gap between two of them follows the lower one's list. */

@@ -139,6 +139,11 @@ START_TEST(bounds)
     expect_all_ways(open_, incl("a"), 0, 2, "- [a");
     expect_all_ways(excl("b"), open_, 10, NKEYS - 1, "(b +");
     expect_all_ways(incl(""), incl(""), 0, 0, "[empty [empty");
+    /* The empty key may come without a pointer. */
+    const store_bound_t null_incl = {STORE_BOUND_INCL, NULL, 0}, null_excl = {STORE_BOUND_EXCL, NULL, 0};
+    expect_all_ways(null_incl, null_incl, 0, 0, "[NULL [NULL");
+    expect_all_ways(null_excl, incl("a"), 1, 2, "(NULL [a");
+    expect_all_ways(open_, null_excl, 1, 0, "- (NULL");
     expect_all_ways(excl(""), open_, 1, NKEYS - 1, "(empty +");
     expect_all_ways(incl("a\xff"), incl("a\xff\xff"), 6, 8, "[a\\xff [a\\xff\\xff");
     expect_all_ways(excl("\xff"), open_, 13, NKEYS - 1, "(\\xff +");
