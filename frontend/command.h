@@ -178,6 +178,11 @@ typedef struct {
     const char *msg;
 } cmd_parse_t;
 
+/* Redis's strict integer syntax (string2ll), the one both protocols and
+ * the command semantics use: optional '-', digits, no leading zeros, no
+ * '+', no spaces, within int64. */
+bool cmd_parse_i64(const char *s, size_t len, int64_t *out);
+
 /* Canonical lowercase name ("get", "client|setname"); "?" if out of range. */
 const char *cmd_name(cmd_id_t id);
 

@@ -27,38 +27,6 @@ ops_status_t ops_from_store(store_err_t err)
     }
 }
 
-bool ops_parse_i64(const char *s, size_t len, int64_t *out)
-{
-    if (len == 0 || len > 20)
-        return false;
-    size_t i = 0;
-    bool neg = s[0] == '-';
-    if (neg && ++i == len)
-        return false;
-    if (s[i] == '0' && len - i > 1) /* no leading zeros, and no "-0" */
-        return false;
-    if (neg && s[i] == '0')
-        return false;
-    uint64_t v = 0;
-    for (; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (uint64_t)INT64_MAX + 1)
-            return false;
-        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-    } else {
-        if (v > INT64_MAX)
-            return false;
-        *out = (int64_t)v;
-    }
-    return true;
-}
 
 bool ops_parse_double(const char *s, size_t len, long double *out)
 {
@@ -115,7 +83,7 @@ static ops_status_t do_incr_locked(store_t *st, const void *key, size_t klen, in
     store_buf_t cur = {0};
     int64_t v = 0;
     store_err_t err = store_get_locked(st, key, klen, &cur, NULL);
-    if (err == STORE_OK && !ops_parse_i64(cur.data, cur.len, &v)) {
+    if (err == STORE_OK && !cmd_parse_i64(cur.data, cur.len, &v)) {
         store_buf_free(&cur);
         return OPS_NOT_INTEGER;
     }

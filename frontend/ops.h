@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "frontend/command.h" /* cmd_parse_i64: the one integer syntax */
 #include "store/store.h"
 
 typedef enum {
@@ -32,9 +33,6 @@ typedef enum {
     OPS_INTERNAL,     /* store failure: store_error_detail() says what */
 } ops_status_t;
 
-/* Strict integer parsing as Redis does it: optional '-', digits, no
- * spaces, no '+', no leading zeros, within int64. */
-bool ops_parse_i64(const char *s, size_t len, int64_t *out);
 bool ops_parse_double(const char *s, size_t len, long double *out);
 /* Formats like Redis's INCRBYFLOAT: shortest human-friendly decimal. */
 size_t ops_format_ld(long double v, char *buf, size_t len);

@@ -82,7 +82,7 @@ static bool expire_value(resp_parser_t *p, const resp_entry_t *e, const cmd_arg_
                          bool positive, int64_t *ms, cmd_parse_t *err)
 {
     int64_t v;
-    if (!resp_parse_i64(a->ptr, a->len, &v)) {
+    if (!cmd_parse_i64(a->ptr, a->len, &v)) {
         *err = reject(p, NOT_INT);
         return false;
     }
@@ -200,7 +200,7 @@ static cmd_parse_t dec_incr(resp_parser_t *p, const resp_entry_t *e, cmd_arg_t *
 {
     bool decr = e->name[0] == 'd';
     int64_t v = 1;
-    if (n == 3 && !resp_parse_i64(w[2].ptr, w[2].len, &v))
+    if (n == 3 && !cmd_parse_i64(w[2].ptr, w[2].len, &v))
         return reject(p, NOT_INT);
     if (decr && v == INT64_MIN)
         return reject(p, "ERR decrement would overflow");
@@ -321,7 +321,7 @@ static cmd_parse_t dec_range(resp_parser_t *p, const resp_entry_t *e, cmd_arg_t 
             cmd->flags &= ~(uint32_t)CMD_F_KEYS_ONLY;
         } else if (is(&w[j], "limit") && j + 1 < n) {
             j++;
-            if (!resp_parse_i64(w[j].ptr, w[j].len, &v))
+            if (!cmd_parse_i64(w[j].ptr, w[j].len, &v))
                 return reject(p, NOT_INT);
             cmd->limit = v < 0 ? CMD_NO_LIMIT : (uint64_t)v;
         } else {

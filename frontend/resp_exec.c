@@ -174,7 +174,7 @@ static int do_append_setrange(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
         rc = ops_append(st, arg(cmd, 0)->ptr, arg(cmd, 0)->len, arg(cmd, 1)->ptr, arg(cmd, 1)->len, &len);
     } else {
         int64_t off;
-        if (!ops_parse_i64(arg(cmd, 1)->ptr, arg(cmd, 1)->len, &off))
+        if (!cmd_parse_i64(arg(cmd, 1)->ptr, arg(cmd, 1)->len, &off))
             return resp_reply_error(out, NOT_INT);
         if (off < 0)
             return resp_reply_error(out, "ERR offset is out of range");
@@ -194,8 +194,8 @@ static int do_strlen_getrange(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 {
     store_buf_t *v = &exec_scratch(c)->val;
     int64_t start = 0, end = 0;
-    if (cmd->id == CMD_GETRANGE && (!ops_parse_i64(arg(cmd, 1)->ptr, arg(cmd, 1)->len, &start) ||
-                                    !ops_parse_i64(arg(cmd, 2)->ptr, arg(cmd, 2)->len, &end)))
+    if (cmd->id == CMD_GETRANGE && (!cmd_parse_i64(arg(cmd, 1)->ptr, arg(cmd, 1)->len, &start) ||
+                                    !cmd_parse_i64(arg(cmd, 2)->ptr, arg(cmd, 2)->len, &end)))
         return resp_reply_error(out, NOT_INT);
     store_meta_t meta;
     store_err_t err = store_get(exec_store(c), arg(cmd, 0)->ptr, arg(cmd, 0)->len,

@@ -95,7 +95,7 @@ static int do_hello(conn_t *c, resp_state_t *s, const cmd_t *cmd, struct evbuffe
 {
     if (cmd->argc >= 1) {
         int64_t v;
-        if (!resp_parse_i64(cmd->argv[0].ptr, cmd->argv[0].len, &v))
+        if (!cmd_parse_i64(cmd->argv[0].ptr, cmd->argv[0].len, &v))
             return resp_reply_error(out, "ERR Protocol version is not an integer or out of range");
         if (v != 2)
             return resp_reply_error(out, "NOPROTO unsupported protocol version");
@@ -232,7 +232,7 @@ static int do_time(struct evbuffer *out)
 static int do_select(const cmd_t *cmd, struct evbuffer *out)
 {
     int64_t db;
-    if (!resp_parse_i64(cmd->argv[0].ptr, cmd->argv[0].len, &db))
+    if (!cmd_parse_i64(cmd->argv[0].ptr, cmd->argv[0].len, &db))
         return resp_reply_error(out, "ERR value is not an integer or out of range");
     return db == 0 ? resp_reply_ok(out) : resp_reply_error(out, "ERR DB index is out of range");
 }
@@ -345,7 +345,7 @@ static int scan_options(const cmd_t *cmd, const cmd_arg_t **match, int64_t *coun
         const cmd_arg_t *v = &cmd->argv[i + 1];
         if (word_is(o, "match"))
             *match = v;
-        else if (word_is(o, "count") && !resp_parse_i64(v->ptr, v->len, count))
+        else if (word_is(o, "count") && !cmd_parse_i64(v->ptr, v->len, count))
             return resp_reply_error(out, "ERR value is not an integer or out of range"), 1;
         else if (word_is(o, "count") && *count < 1)
             return resp_reply_error(out, "ERR syntax error"), 1;

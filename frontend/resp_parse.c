@@ -52,38 +52,6 @@ void resp_parser_free(resp_parser_t *p)
     memset(p, 0, sizeof(*p));
 }
 
-bool resp_parse_i64(const char *s, size_t len, int64_t *out)
-{
-    if (len == 0 || len > 20)
-        return false;
-    if (len == 1 && s[0] == '0') {
-        *out = 0;
-        return true;
-    }
-    bool neg = s[0] == '-';
-    size_t i = neg ? 1 : 0;
-    if (i == len || s[i] < '1' || s[i] > '9')
-        return false;
-    uint64_t v = 0;
-    for (; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (uint64_t)INT64_MAX + 1)
-            return false;
-        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-    } else {
-        if (v > (uint64_t)INT64_MAX)
-            return false;
-        *out = (int64_t)v;
-    }
-    return true;
-}
 
 static step_t fail(resp_parser_t *p, const char *msg)
 {
@@ -172,7 +140,7 @@ static step_t step_count(resp_parser_t *p, const char *buf, size_t len, size_t *
                            &next, want);
     if (s != STEP_NEXT)
         return s;
-    if (!resp_parse_i64(num, nlen, &n) || (n > 0 && (uint64_t)n > p->lim.max_args))
+    if (!cmd_parse_i64(num, nlen, &n) || (n > 0 && (uint64_t)n > p->lim.max_args))
         return fail(p, "invalid multibulk length");
     if (p->unauth && n > RESP_UNAUTH_MAX_ARGS)
         return fail(p, "unauthenticated multibulk length");
@@ -198,7 +166,7 @@ static step_t step_header(resp_parser_t *p, const char *buf, size_t len, size_t 
                            want);
     if (s != STEP_NEXT)
         return s;
-    if (!resp_parse_i64(num, nlen, &n) || n < 0 || (uint64_t)n > p->lim.max_bulk)
+    if (!cmd_parse_i64(num, nlen, &n) || n < 0 || (uint64_t)n > p->lim.max_bulk)
         return fail(p, "invalid bulk length");
     if (p->unauth && n > RESP_UNAUTH_MAX_BULK)
         return fail(p, "unauthenticated bulk length");

@@ -109,8 +109,4 @@ cmd_parse_t resp_decode(resp_parser_t *p, cmd_arg_t *words, size_t nwords, cmd_t
 size_t resp_command_count(void);
 bool resp_command_at(size_t i, const char **name, int *arity, bool *write);
 
-/* Redis's strict integer syntax (string2ll): optional '-', digits, no
- * leading zeros, no '+', no spaces, within int64. */
-bool resp_parse_i64(const char *s, size_t len, int64_t *out);
-
 #endif

@@ -47,17 +47,17 @@ static void expect_value(const char *k, const char *v, size_t vlen)
 START_TEST(parse_integers)
 {
     int64_t v;
-    ck_assert(ops_parse_i64("0", 1, &v) && v == 0);
-    ck_assert(ops_parse_i64("-42", 3, &v) && v == -42);
-    ck_assert(ops_parse_i64("9223372036854775807", 19, &v) && v == INT64_MAX);
-    ck_assert(ops_parse_i64("-9223372036854775808", 20, &v) && v == INT64_MIN);
-    ck_assert(!ops_parse_i64("9223372036854775808", 19, &v));
-    ck_assert(!ops_parse_i64("+1", 2, &v));
-    ck_assert(!ops_parse_i64(" 1", 2, &v));
-    ck_assert(!ops_parse_i64("01", 2, &v));
-    ck_assert(!ops_parse_i64("-0", 2, &v));
-    ck_assert(!ops_parse_i64("", 0, &v));
-    ck_assert(!ops_parse_i64("1x", 2, &v));
+    ck_assert(cmd_parse_i64("0", 1, &v) && v == 0);
+    ck_assert(cmd_parse_i64("-42", 3, &v) && v == -42);
+    ck_assert(cmd_parse_i64("9223372036854775807", 19, &v) && v == INT64_MAX);
+    ck_assert(cmd_parse_i64("-9223372036854775808", 20, &v) && v == INT64_MIN);
+    ck_assert(!cmd_parse_i64("9223372036854775808", 19, &v));
+    ck_assert(!cmd_parse_i64("+1", 2, &v));
+    ck_assert(!cmd_parse_i64(" 1", 2, &v));
+    ck_assert(!cmd_parse_i64("01", 2, &v));
+    ck_assert(!cmd_parse_i64("-0", 2, &v));
+    ck_assert(!cmd_parse_i64("", 0, &v));
+    ck_assert(!cmd_parse_i64("1x", 2, &v));
 }
 END_TEST
 

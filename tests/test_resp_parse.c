@@ -769,16 +769,16 @@ END_TEST
 START_TEST(parse_i64)
 {
     int64_t v;
-    ck_assert(resp_parse_i64("0", 1, &v) && v == 0);
-    ck_assert(resp_parse_i64("-9223372036854775808", 20, &v) && v == INT64_MIN);
-    ck_assert(resp_parse_i64("9223372036854775807", 19, &v) && v == INT64_MAX);
-    ck_assert(!resp_parse_i64("9223372036854775808", 19, &v));
-    ck_assert(!resp_parse_i64("-9223372036854775809", 20, &v));
-    ck_assert(!resp_parse_i64("99999999999999999999", 20, &v));
-    ck_assert(!resp_parse_i64("-0", 2, &v));
-    ck_assert(!resp_parse_i64("-", 1, &v));
-    ck_assert(!resp_parse_i64("", 0, &v));
-    ck_assert(!resp_parse_i64("1 ", 2, &v));
+    ck_assert(cmd_parse_i64("0", 1, &v) && v == 0);
+    ck_assert(cmd_parse_i64("-9223372036854775808", 20, &v) && v == INT64_MIN);
+    ck_assert(cmd_parse_i64("9223372036854775807", 19, &v) && v == INT64_MAX);
+    ck_assert(!cmd_parse_i64("9223372036854775808", 19, &v));
+    ck_assert(!cmd_parse_i64("-9223372036854775809", 20, &v));
+    ck_assert(!cmd_parse_i64("99999999999999999999", 20, &v));
+    ck_assert(!cmd_parse_i64("-0", 2, &v));
+    ck_assert(!cmd_parse_i64("-", 1, &v));
+    ck_assert(!cmd_parse_i64("", 0, &v));
+    ck_assert(!cmd_parse_i64("1 ", 2, &v));
 }
 END_TEST
 
