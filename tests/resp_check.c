@@ -316,3 +316,33 @@ void rc_diff(fk_conn_t *fk, fk_conn_t *rd, const char *const *lines, size_t n, b
         ck_assert_msg(strcmp(a, b) == 0, "'%s'\n  fickle %s\n  redis  %s", lines[i], a, b);
     }
 }
+
+rc_env_t rc;
+
+void rc_servers_up(void)
+{
+    ck_assert_msg(fk_start(&rc.srv, NULL) == 0, "fickled did not start");
+    rc.have_ref = rs_start(&rc.ref);
+}
+
+void rc_servers_down(void)
+{
+    fk_cleanup(&rc.srv);
+    if (rc.have_ref)
+        rs_stop(&rc.ref);
+}
+
+void rc_connect_both(void)
+{
+    rc.fk = fk_connect(rc.srv.resp_port);
+    ck_assert_ptr_nonnull(rc.fk);
+    rc.rd = rc.have_ref ? fk_connect(rc.ref.port) : NULL;
+    ck_assert(!rc.have_ref || rc.rd);
+}
+
+void rc_close_both(void)
+{
+    fk_close(rc.fk);
+    fk_close(rc.rd);
+    rc.fk = rc.rd = NULL;
+}

@@ -62,6 +62,23 @@ typedef struct {
     unsigned flags;
 } rc_step_t;
 
+/* The servers and connections one RESP test program compares: fickled
+ * and, when redis-server is installed, a reference Redis (have_ref). The
+ * servers live for the whole run (an unchecked fixture, rc_servers_up /
+ * down); each test gets fresh connections (rc_connect_both / close_both;
+ * rd is NULL without a reference). */
+typedef struct {
+    fk_server_t srv;
+    rs_server_t ref;
+    bool have_ref;
+    fk_conn_t *fk, *rd;
+} rc_env_t;
+extern rc_env_t rc;
+void rc_servers_up(void);
+void rc_servers_down(void);
+void rc_connect_both(void);
+void rc_close_both(void);
+
 /* Runs steps on fickle (fk) and on Redis (rd, may be NULL), asserting each
  * reply matches its expectation, so every expectation is checked against
  * Redis 7 too. Both keyspaces are flushed first. */

@@ -25,39 +25,6 @@
 #error "ABS_TOP_SRCDIR must name the source tree (for tests/redis_py_compat.py)"
 #endif
 
-static fk_server_t srv;
-static rs_server_t ref;
-static bool have_ref;
-static fk_conn_t *fk, *rd; /* per test: fickle, Redis (NULL without it) */
-
-/* Both servers live for the whole run (unchecked fixture, in the parent). */
-static void servers_up(void)
-{
-    ck_assert_msg(fk_start(&srv, NULL) == 0, "fickled did not start");
-    have_ref = rs_start(&ref);
-}
-
-static void servers_down(void)
-{
-    fk_cleanup(&srv);
-    if (have_ref)
-        rs_stop(&ref);
-}
-
-static void connect_both(void)
-{
-    fk = fk_connect(srv.resp_port);
-    ck_assert_ptr_nonnull(fk);
-    rd = have_ref ? fk_connect(ref.port) : NULL;
-    ck_assert(!have_ref || rd);
-}
-
-static void close_both(void)
-{
-    fk_close(fk);
-    fk_close(rd);
-    fk = rd = NULL;
-}
 
 #define ERR_ARITY(cmd) "-ERR wrong number of arguments for '" cmd "' command"
 
@@ -90,7 +57,7 @@ START_TEST(connection_commands)
         {"AUTH a b c", "-ERR syntax error", 0},
         {"AUTH", ERR_ARITY("auth"), 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -135,10 +102,10 @@ START_TEST(client_and_hello)
         {"HELLO 2 bogus", "-ERR Syntax error in HELLO option 'bogus'", 0},
         {"HELLO 2 SETNAME", "-ERR Syntax error in HELLO option 'SETNAME'", 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
     /* CLIENT ID differs per connection and matches HELLO's id. */
-    rv_t *a = fk_cmd(fk, "CLIENT ID"), *h = fk_cmd(fk, "HELLO 2");
-    fk_conn_t *other = fk_connect(srv.resp_port);
+    rv_t *a = fk_cmd(rc.fk, "CLIENT ID"), *h = fk_cmd(rc.fk, "HELLO 2");
+    fk_conn_t *other = fk_connect(rc.srv.resp_port);
     rv_t *b = fk_cmd(other, "CLIENT ID");
     ck_assert(a && h && b && a->type == RV_INT && b->type == RV_INT && h->type == RV_ARRAY && h->n == 14);
     ck_assert_int_eq(h->elems[7].i, a->i);
@@ -150,11 +117,11 @@ END_TEST
 
 START_TEST(quit_replies_then_closes)
 {
-    fk_expect_status(fk, "FLUSHALL", "OK");
-    fk_expect_status(fk, "SET before-quit 1", "OK");
-    fk_expect_status(fk, "QUIT", "OK");
-    ck_assert(fk_closed(fk, 2000));
-    fk_conn_t *c = fk_connect(srv.resp_port);
+    fk_expect_status(rc.fk, "FLUSHALL", "OK");
+    fk_expect_status(rc.fk, "SET before-quit 1", "OK");
+    fk_expect_status(rc.fk, "QUIT", "OK");
+    ck_assert(fk_closed(rc.fk, 2000));
+    fk_conn_t *c = fk_connect(rc.srv.resp_port);
     fk_expect_bulk(c, "GET before-quit", "1");
     /* Pipelined after QUIT: never run. */
     const char req[] = "*1\r\n$4\r\nQUIT\r\n*3\r\n$3\r\nSET\r\n$11\r\nafter-quit1\r\n$1\r\nx\r\n";
@@ -164,7 +131,7 @@ START_TEST(quit_replies_then_closes)
     rv_free(r);
     ck_assert(fk_closed(c, 2000));
     fk_close(c);
-    c = fk_connect(srv.resp_port);
+    c = fk_connect(rc.srv.resp_port);
     fk_expect_nil(c, "GET after-quit1");
     fk_close(c);
 }
@@ -205,7 +172,7 @@ START_TEST(server_commands)
         {"FLUSHDB bogus", "-ERR syntax error", 0},
         {"FLUSHALL SYNC ASYNC", "-ERR syntax error", 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -213,13 +180,13 @@ END_TEST
  * the documentation lists; CONFIG GET takes globs. */
 START_TEST(server_reply_shapes)
 {
-    rv_t *t = fk_cmd(fk, "TIME");
+    rv_t *t = fk_cmd(rc.fk, "TIME");
     ck_assert(t && t->type == RV_ARRAY && t->n == 2);
     long long secs = atoll(t->elems[0].s), usecs = atoll(t->elems[1].s);
     ck_assert(llabs(secs - (long long)time(NULL)) <= 2 && usecs >= 0 && usecs < 1000000);
     rv_free(t);
 
-    rv_t *cnt = fk_cmd(fk, "COMMAND COUNT"), *all = fk_cmd(fk, "COMMAND");
+    rv_t *cnt = fk_cmd(rc.fk, "COMMAND COUNT"), *all = fk_cmd(rc.fk, "COMMAND");
     ck_assert(cnt && all && all->type == RV_ARRAY && (int64_t)all->n == cnt->i);
     static const char *const want[] = {"get", "set", "incrbyfloat", "getex", "scan", "range", "rcount", "expire",
                                        "pexpireat", "hello", "client", "config", "unlink", "renamenx", "quit"};
@@ -234,7 +201,7 @@ START_TEST(server_reply_shapes)
     }
     rv_free(cnt), rv_free(all);
 
-    rv_t *g = fk_cmd(fk, "CONFIG GET *max*");
+    rv_t *g = fk_cmd(rc.fk, "CONFIG GET *max*");
     ck_assert(g && g->type == RV_ARRAY && g->n % 2 == 0 && g->n >= 6);
     const char *names[] = {"maxmemory", "maxmemory-policy", "maxclients"};
     for (size_t i = 0; i < 3; i++) {
@@ -244,7 +211,7 @@ START_TEST(server_reply_shapes)
         ck_assert_msg(found, "CONFIG GET *max* lacks %s", names[i]);
     }
     rv_free(g);
-    rv_t *two = fk_cmd(fk, "CONFIG GET maxclients timeout");
+    rv_t *two = fk_cmd(rc.fk, "CONFIG GET maxclients timeout");
     ck_assert(two && two->type == RV_ARRAY && two->n == 4);
     rv_free(two);
 }
@@ -261,36 +228,36 @@ static char *info(fk_conn_t *c, const char *line)
 
 START_TEST(info_sections)
 {
-    fk_expect_status(fk, "FLUSHALL", "OK");
-    fk_expect_status(fk, "MSET a 1 b 2 c 3", "OK");
-    char *all = info(fk, "INFO");
+    fk_expect_status(rc.fk, "FLUSHALL", "OK");
+    fk_expect_status(rc.fk, "MSET a 1 b 2 c 3", "OK");
+    char *all = info(rc.fk, "INFO");
     const char *sections[] = {"# Server\r\n", "# Clients\r\n", "# Memory\r\n", "# Stats\r\n", "# Keyspace\r\n"};
     for (size_t i = 0; i < 5; i++)
         ck_assert_msg(strstr(all, sections[i]), "INFO lacks %s", sections[i]);
     ck_assert(strstr(all, "redis_version:") && strstr(all, "connected_clients:") && strstr(all, "used_memory:"));
     free(all);
-    char *ks = info(fk, "INFO keyspace");
+    char *ks = info(rc.fk, "INFO keyspace");
     ck_assert_msg(strncmp(ks, "# Keyspace\r\ndb0:keys=3", 22) == 0, "%s", ks);
     ck_assert(!strstr(ks, "# Server"));
     free(ks);
-    char *srv_only = info(fk, "INFO SERVER");
+    char *srv_only = info(rc.fk, "INFO SERVER");
     ck_assert(strstr(srv_only, "# Server\r\n") && !strstr(srv_only, "# Clients"));
     free(srv_only);
-    char *two = info(fk, "INFO server keyspace");
+    char *two = info(rc.fk, "INFO server keyspace");
     ck_assert(strstr(two, "# Server\r\n") && strstr(two, "# Keyspace\r\n") && !strstr(two, "# Memory"));
     free(two);
     const char *everything[] = {"INFO all", "INFO everything", "INFO default"};
     for (size_t i = 0; i < 3; i++) {
-        char *s = info(fk, everything[i]);
+        char *s = info(rc.fk, everything[i]);
         ck_assert_msg(strstr(s, "# Server") && strstr(s, "# Keyspace"), "%s", everything[i]);
         free(s);
     }
     const rc_step_t steps[] = {{"INFO no-such-section", "\"\"", 0}};
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
     /* Redis writes "db0:keys=N,expires=N,avg_ttl=N": client libraries
      * (redis-py's parse_info) need the commas to read it as a dict. */
-    fk_expect_status(fk, "SET k v", "OK");
-    char *line = info(fk, "INFO keyspace");
+    fk_expect_status(rc.fk, "SET k v", "OK");
+    char *line = info(rc.fk, "INFO keyspace");
     ck_assert_msg(strstr(line, "db0:keys=1,expires="), "%s", line);
     free(line);
 }
@@ -336,7 +303,7 @@ START_TEST(set_options)
         {"SET k v PXAT 1", "+OK", 0},
         {"EXISTS k", ":0", 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -366,7 +333,7 @@ START_TEST(set_option_errors)
         {"SET k", ERR_ARITY("set"), 0},
         {"EXISTS k", ":0", 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -395,7 +362,7 @@ START_TEST(set_variants)
         {"EXISTS a", ":0", 0},
         {"GETDEL", ERR_ARITY("getdel"), 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -426,7 +393,7 @@ START_TEST(getex_options)
         {"GETEX a EXAT 1", "\"v\"", 0}, /* in the past: the key goes */
         {"EXISTS a", ":0", 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -448,7 +415,7 @@ START_TEST(multi_key_strings)
         {"MSETNX a 1 b", ERR_ARITY("msetnx"), 0},
         {"MGET", ERR_ARITY("mget"), 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -487,7 +454,7 @@ START_TEST(append_strlen_ranges)
         {"APPEND s", ERR_ARITY("append"), 0},
         {"STRLEN", ERR_ARITY("strlen"), 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -495,7 +462,7 @@ END_TEST
  * SETRANGE at offsets across and past its end, as Redis answers them. */
 START_TEST(getrange_setrange_grid)
 {
-    if (!rd)
+    if (!rc.rd)
         return;
     char lines[2 * 17 * 17 + 64][64];
     const char *ptrs[sizeof(lines) / sizeof(lines[0])];
@@ -510,7 +477,7 @@ START_TEST(getrange_setrange_grid)
     }
     for (size_t i = 0; i < n; i++)
         ptrs[i] = lines[i];
-    rc_diff(fk, rd, ptrs, n, false);
+    rc_diff(rc.fk, rc.rd, ptrs, n, false);
 }
 END_TEST
 
@@ -545,7 +512,7 @@ START_TEST(integer_counters)
         {"DECR", ERR_ARITY("decr"), 0},
         {"DECRBY q", ERR_ARITY("decrby"), 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -559,10 +526,10 @@ START_TEST(integer_syntax)
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
         snprintf(set, sizeof(set), "SET iv %s", vals[i]);
         const char *lines[] = {set, incr, "GET iv"};
-        rc_diff(fk, rd, lines, 3, false);
+        rc_diff(rc.fk, rc.rd, lines, 3, false);
     }
-    fk_expect_status(fk, "SET iv 01", "OK");
-    fk_expect_error(fk, "INCR iv", "ERR value is not an integer or out of range");
+    fk_expect_status(rc.fk, "SET iv 01", "OK");
+    fk_expect_error(rc.fk, "INCR iv", "ERR value is not an integer or out of range");
 }
 END_TEST
 
@@ -594,7 +561,7 @@ START_TEST(float_counters)
         {"TTL t", ":100", 0},
         {"INCRBYFLOAT f", ERR_ARITY("incrbyfloat"), 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -608,10 +575,10 @@ START_TEST(float_formatting)
         "INCRBYFLOAT u 1",                   "GET u",                 "INCRBYFLOAT s 2.5e-3", "INCRBYFLOAT s 1e300",
         "INCRBYFLOAT u 1", /* a 400-digit value it wrote itself: still a valid float */
     };
-    rc_diff(fk, rd, lines, sizeof(lines) / sizeof(lines[0]), false);
+    rc_diff(rc.fk, rc.rd, lines, sizeof(lines) / sizeof(lines[0]), false);
     /* Without Redis at hand: the result longer than 64 digits is whole. */
-    fk_expect_status(fk, "SET big 1e100", "OK");
-    fk_expect_bulk(fk, "INCRBYFLOAT big 0", 
+    fk_expect_status(rc.fk, "SET big 1e100", "OK");
+    fk_expect_bulk(rc.fk, "INCRBYFLOAT big 0", 
                    "9999999999999999999669353532207342619498699019828496079271391541752018669482644324418977840117055488");
 }
 END_TEST
@@ -651,13 +618,13 @@ START_TEST(unknown_commands_and_arity)
         {"PERSIST", ERR_ARITY("persist"), 0},
         {"PING", "+PONG", 0}, /* the connection is still usable */
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
     /* Long arguments are cut as Redis cuts them (128 bytes of the list). */
     char line[600];
     snprintf(line, sizeof(line), "nosuch %0200d b c", 7);
     const char *lines[] = {line, "nosuch a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg hh "
                                  "ii jj kk ll mm nn oo pp qq rr ss tt uu vv ww xx yy zz"};
-    rc_diff(fk, rd, lines, 2, false);
+    rc_diff(rc.fk, rc.rd, lines, 2, false);
 }
 END_TEST
 
@@ -683,7 +650,7 @@ START_TEST(binary_safe_keys_and_values)
         {"ECHO \\x00\\x01\\x02", "\"\\x00\\x01\\x02\"", 0},
         {"DEL k\\x00\\r\\n \\e", ":2", 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
     /* A value larger than any read buffer, with every byte value. */
     size_t len = 300000;
     char *big = malloc(len);
@@ -691,14 +658,14 @@ START_TEST(binary_safe_keys_and_values)
         big[i] = (char)(i * 7 + i / 256);
     const char *set[] = {"SET", "big\r\n", big};
     size_t setl[] = {3, 5, len};
-    ck_assert_int_eq(fk_send(fk, 3, set, setl), 0);
-    rv_t *r = fk_read(fk);
+    ck_assert_int_eq(fk_send(rc.fk, 3, set, setl), 0);
+    rv_t *r = fk_read(rc.fk);
     ck_assert(r && r->type == RV_STATUS);
     rv_free(r);
     const char *get[] = {"GET", "big\r\n"};
     size_t getl[] = {3, 5};
-    ck_assert_int_eq(fk_send(fk, 2, get, getl), 0);
-    r = fk_read(fk);
+    ck_assert_int_eq(fk_send(rc.fk, 2, get, getl), 0);
+    r = fk_read(rc.fk);
     ck_assert(r && r->type == RV_BULK && r->len == len && memcmp(r->s, big, len) == 0);
     rv_free(r);
     free(big);
@@ -709,21 +676,21 @@ END_TEST
  * in order. */
 START_TEST(pipelined_and_inline_requests)
 {
-    fk_expect_status(fk, "FLUSHALL", "OK");
+    fk_expect_status(rc.fk, "FLUSHALL", "OK");
     char *buf = malloc(64 * 1024);
     size_t n = 0;
     for (int i = 0; i < 300; i++)
         n += (size_t)snprintf(buf + n, 200, "*3\r\n$3\r\nSET\r\n$%d\r\np%d\r\n$%d\r\nv%d\r\nINCR pc\r\n",
                               i < 10 ? 2 : i < 100 ? 3 : 4, i, i < 10 ? 2 : i < 100 ? 3 : 4, i);
     n += (size_t)snprintf(buf + n, 200, "GET p299\r\nMGET p0 p1 nope\nECHO \"a b\"\r\n");
-    ck_assert_int_eq(fk_send_raw(fk, buf, n), 0);
+    ck_assert_int_eq(fk_send_raw(rc.fk, buf, n), 0);
     for (int i = 0; i < 300; i++) {
-        rv_t *ok = fk_read(fk), *cnt = fk_read(fk);
+        rv_t *ok = fk_read(rc.fk), *cnt = fk_read(rc.fk);
         ck_assert(ok && ok->type == RV_STATUS && cnt && cnt->type == RV_INT);
         ck_assert_int_eq(cnt->i, i + 1);
         rv_free(ok), rv_free(cnt);
     }
-    rv_t *g = fk_read(fk), *m = fk_read(fk), *e = fk_read(fk);
+    rv_t *g = fk_read(rc.fk), *m = fk_read(rc.fk), *e = fk_read(rc.fk);
     ck_assert(g && g->type == RV_BULK && strcmp(g->s, "v299") == 0);
     ck_assert(m && m->type == RV_ARRAY && m->n == 3 && m->elems[2].type == RV_NIL);
     ck_assert(e && e->type == RV_BULK && strcmp(e->s, "a b") == 0);
@@ -747,7 +714,7 @@ START_TEST(transactions_not_served_yet)
         {"MULTI x", ERR_ARITY("multi"), 0},
         {"WATCH", ERR_ARITY("watch"), 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -804,10 +771,10 @@ START_TEST(redis_py_client)
         return;
     }
     char port[8], out[16384];
-    snprintf(port, sizeof(port), "%u", srv.resp_port);
+    snprintf(port, sizeof(port), "%u", rc.srv.resp_port);
     const char *argv[] = {py, ABS_TOP_SRCDIR "/tests/redis_py_compat.py", port, NULL};
-    int rc = run(argv, out, sizeof(out));
-    ck_assert_msg(rc == 0, "redis_py_compat.py exited %d:\n%s", rc, out);
+    int status = run(argv, out, sizeof(out));
+    ck_assert_msg(status == 0, "redis_py_compat.py exited %d:\n%s", status, out);
 }
 END_TEST
 
@@ -818,10 +785,10 @@ START_TEST(redis_benchmark_runs)
         return;
     }
     char port[8], out[65536];
-    snprintf(port, sizeof(port), "%u", srv.resp_port);
+    snprintf(port, sizeof(port), "%u", rc.srv.resp_port);
     const char *argv[] = {"redis-benchmark", "-p", port, "-n", "2000", "-q", "-t", "set,get,incr,mset", "-P", "16", NULL};
-    int rc = run(argv, out, sizeof(out));
-    ck_assert_msg(rc == 0, "redis-benchmark exited %d:\n%s", rc, out);
+    int status = run(argv, out, sizeof(out));
+    ck_assert_msg(status == 0, "redis-benchmark exited %d:\n%s", status, out);
     /* -q prints "NAME: N requests per second" per test (after \r progress). */
     const char *tests[] = {"\nSET: ", "\nGET: ", "\nINCR: ", "\nMSET (10 keys): "};
     for (char *p = out; *p; p++)
@@ -844,8 +811,8 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("resp_commands");
     TCase *tc = tcase_create("against_redis");
-    tcase_add_unchecked_fixture(tc, servers_up, servers_down);
-    tcase_add_checked_fixture(tc, connect_both, close_both);
+    tcase_add_unchecked_fixture(tc, rc_servers_up, rc_servers_down);
+    tcase_add_checked_fixture(tc, rc_connect_both, rc_close_both);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, connection_commands);
     tcase_add_test(tc, client_and_hello);

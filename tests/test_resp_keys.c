@@ -16,38 +16,6 @@
 #include "tests/harness.h"
 #include "tests/resp_check.h"
 
-static fk_server_t srv;
-static rs_server_t ref;
-static bool have_ref;
-static fk_conn_t *fk, *rd;
-
-static void servers_up(void)
-{
-    ck_assert_msg(fk_start(&srv, NULL) == 0, "fickled did not start");
-    have_ref = rs_start(&ref);
-}
-
-static void servers_down(void)
-{
-    fk_cleanup(&srv);
-    if (have_ref)
-        rs_stop(&ref);
-}
-
-static void connect_both(void)
-{
-    fk = fk_connect(srv.resp_port);
-    ck_assert_ptr_nonnull(fk);
-    rd = have_ref ? fk_connect(ref.port) : NULL;
-    ck_assert(!have_ref || rd);
-}
-
-static void close_both(void)
-{
-    fk_close(fk);
-    fk_close(rd);
-    fk = rd = NULL;
-}
 
 /* MSET prefix0000 .. prefix<n-1> (value = the index) in one request. */
 static void mset_many(fk_conn_t *c, const char *prefix, int n)
@@ -87,7 +55,7 @@ START_TEST(del_exists_type)
         {"TYPE a b", "-ERR wrong number of arguments for 'type' command", 0},
         {"DEL", "-ERR wrong number of arguments for 'del' command", 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -115,7 +83,7 @@ START_TEST(rename_commands)
         {"EXISTS b d", ":1", 0},
         {"RENAME d", "-ERR wrong number of arguments for 'rename' command", 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -157,7 +125,7 @@ START_TEST(expire_conditions)
         {"TTL b", "~:922337*", 0},
         {"EXPIRE b", "-ERR wrong number of arguments for 'expire' command", 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -195,10 +163,10 @@ START_TEST(expire_times)
         {"TTL t", ":2", 0}, /* rounded to the nearest second, as Redis */
         {"PERSIST", "-ERR wrong number of arguments for 'persist' command", 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
     /* PTTL counts down in milliseconds. */
-    fk_expect_status(fk, "SET pt v PX 100000", "OK");
-    rv_t *r = fk_cmd(fk, "PTTL pt");
+    fk_expect_status(rc.fk, "SET pt v PX 100000", "OK");
+    rv_t *r = fk_cmd(rc.fk, "PTTL pt");
     ck_assert(r && r->type == RV_INT && r->i > 99000 && r->i <= 100000);
     rv_free(r);
 }
@@ -246,7 +214,7 @@ START_TEST(expired_keys_are_hidden)
         {"DEL e8 e9", ":0", 0},
         {"KEYS *", "[\"e1\", \"e2\", \"e3\", \"e4\", \"e7\", \"keep\", \"zz\"]", RC_SORT},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -267,12 +235,12 @@ START_TEST(keys_globs_as_redis)
         "user:*", "user:?", "user:??", "user:[0-9]*", "\\e", "nomatch*",
     };
     const rc_step_t setup[] = {{glob_keys, "+OK", 0}};
-    RC_RUN(fk, rd, setup);
+    RC_RUN(rc.fk, rc.rd, setup);
     char line[64];
     for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
         snprintf(line, sizeof(line), "KEYS %s", pats[i]);
         const char *one[] = {line};
-        rc_diff(fk, rd, one, 1, true); /* Redis's reply sorted: fickle's must be in key order already */
+        rc_diff(rc.fk, rc.rd, one, 1, true); /* Redis's reply sorted: fickle's must be in key order already */
     }
 }
 END_TEST
@@ -288,10 +256,10 @@ START_TEST(keys_in_key_order)
         {"KEYS nomatch", "[]", 0},
         {"KEYS a b", "-ERR wrong number of arguments for 'keys' command", 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
     /* Across the walk's pages (1,024 keys each). */
-    mset_many(fk, "k", 2500);
-    rv_t *r = fk_cmd(fk, "KEYS k*");
+    mset_many(rc.fk, "k", 2500);
+    rv_t *r = fk_cmd(rc.fk, "KEYS k*");
     ck_assert(r && r->type == RV_ARRAY && r->n == 2500);
     for (size_t i = 0; i < r->n; i++) {
         char want[32];
@@ -299,7 +267,7 @@ START_TEST(keys_in_key_order)
         ck_assert_str_eq(r->elems[i].s, want);
     }
     rv_free(r);
-    fk_expect_int(fk, "DBSIZE", 2506);
+    fk_expect_int(rc.fk, "DBSIZE", 2506);
 }
 END_TEST
 
@@ -334,17 +302,17 @@ static void scan_all(fk_conn_t *c, int n, const char *opts, int digit)
 
 START_TEST(scan_visits_each_key_once_in_order)
 {
-    fk_expect_status(fk, "FLUSHALL", "OK");
-    mset_many(fk, "k", 2500);
-    scan_all(fk, 2500, "", -1);
-    scan_all(fk, 2500, " COUNT 7", -1);
-    scan_all(fk, 2500, " COUNT 1000", -1);
-    scan_all(fk, 2500, " COUNT 100000", -1);
-    scan_all(fk, 2500, " MATCH k*3 COUNT 33", 3);
-    scan_all(fk, 2500, " TYPE string COUNT 500", -1);
+    fk_expect_status(rc.fk, "FLUSHALL", "OK");
+    mset_many(rc.fk, "k", 2500);
+    scan_all(rc.fk, 2500, "", -1);
+    scan_all(rc.fk, 2500, " COUNT 7", -1);
+    scan_all(rc.fk, 2500, " COUNT 1000", -1);
+    scan_all(rc.fk, 2500, " COUNT 100000", -1);
+    scan_all(rc.fk, 2500, " MATCH k*3 COUNT 33", 3);
+    scan_all(rc.fk, 2500, " TYPE string COUNT 500", -1);
     const char *none[] = {"SCAN 0 TYPE hash COUNT 5000", "SCAN 0 MATCH K* COUNT 5000"}; /* strings only; case counts */
     for (size_t i = 0; i < 2; i++) {
-        rv_t *r = fk_cmd(fk, none[i]);
+        rv_t *r = fk_cmd(rc.fk, none[i]);
         ck_assert_msg(r && r->type == RV_ARRAY && strcmp(r->elems[0].s, "0") == 0 && r->elems[1].n == 0, "%s", none[i]);
         rv_free(r);
     }
@@ -355,12 +323,12 @@ END_TEST
  * it, and keys deleted behind the cursor do not make SCAN skip any. */
 START_TEST(scan_cursor_semantics)
 {
-    fk_expect_status(fk, "FLUSHALL", "OK");
-    mset_many(fk, "k", 100);
-    rv_t *a = fk_cmd(fk, "SCAN 0 COUNT 10");
+    fk_expect_status(rc.fk, "FLUSHALL", "OK");
+    mset_many(rc.fk, "k", 100);
+    rv_t *a = fk_cmd(rc.fk, "SCAN 0 COUNT 10");
     ck_assert(a && strcmp(a->elems[0].s, "10") == 0 && strcmp(a->elems[1].elems[9].s, "k0009") == 0);
     rv_free(a);
-    fk_conn_t *other = fk_connect(srv.resp_port);
+    fk_conn_t *other = fk_connect(rc.srv.resp_port);
     rv_t *b = fk_cmd(other, "SCAN 10 COUNT 10");
     ck_assert(b && strcmp(b->elems[0].s, "20") == 0 && strcmp(b->elems[1].elems[0].s, "k0010") == 0);
     rv_free(b);
@@ -370,14 +338,14 @@ START_TEST(scan_cursor_semantics)
     int seen = 0;
     do {
         snprintf(line, sizeof(line), "SCAN %s COUNT 10", cursor);
-        rv_t *r = fk_cmd(fk, line);
+        rv_t *r = fk_cmd(rc.fk, line);
         snprintf(cursor, sizeof(cursor), "%s", r->elems[0].s);
         for (size_t i = 0; i < r->elems[1].n; i++, seen++) {
             char del[32], want[32];
             snprintf(want, sizeof(want), "k%04d", seen);
             ck_assert_str_eq(r->elems[1].elems[i].s, want);
             snprintf(del, sizeof(del), "DEL %s", r->elems[1].elems[i].s);
-            fk_expect_int(fk, del, 1);
+            fk_expect_int(rc.fk, del, 1);
         }
         rv_free(r);
     } while (strcmp(cursor, "0") != 0);
@@ -407,7 +375,7 @@ START_TEST(scan_errors_and_edges)
         {"SCAN 0 COUNT 10 MATCH nomatch", "[\"0\", []]", 0},
         {"SCAN", "-ERR wrong number of arguments for 'scan' command", 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -427,7 +395,7 @@ START_TEST(scan_cursor_positions)
         {"SCAN 18446744073709551615", "[\"0\", []]", RC_FICKLE},
         {"SCAN -1", "[\"0\", []]", RC_FICKLE},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
@@ -446,12 +414,12 @@ START_TEST(randomkey_picks_live_keys)
         {"FLUSHDB", "+OK", 0},
         {"RANDOMKEY", "nil", 0},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
     /* Keys spread over the byte space: several distinct answers, all live. */
-    fk_expect_status(fk, "MSET \x10k 1 Pk 2 \x90k 3 \xd0k 4", "OK");
+    fk_expect_status(rc.fk, "MSET \x10k 1 Pk 2 \x90k 3 \xd0k 4", "OK");
     int seen[256] = {0}, distinct = 0;
     for (int i = 0; i < 100; i++) {
-        rv_t *r = fk_cmd(fk, "RANDOMKEY");
+        rv_t *r = fk_cmd(rc.fk, "RANDOMKEY");
         ck_assert(r && r->type == RV_BULK && r->len == 2 && r->s[1] == 'k');
         unsigned char first = (unsigned char)r->s[0];
         ck_assert(first == 0x10 || first == 'P' || first == 0x90 || first == 0xd0);
@@ -508,17 +476,17 @@ START_TEST(range_bounds_and_options)
         {"RANGE - [\\x00 WITHVALUES", "[\"\", \"empty\", \"\\x00\", \"nul\"]", F},
         {"RANGE (z + WITHVALUES", "[\"\\xff\", \"ff\"]", F},
     };
-    RC_RUN(fk, rd, steps);
+    RC_RUN(rc.fk, rc.rd, steps);
 }
 END_TEST
 
 /* RANGE across the walk's pages, forwards and backwards, with limits. */
 START_TEST(range_over_many_keys)
 {
-    fk_expect_status(fk, "FLUSHALL", "OK");
-    mset_many(fk, "k", 2500);
-    fk_expect_int(fk, "RCOUNT - +", 2500);
-    fk_expect_int(fk, "RCOUNT [k1000 (k2000", 1000);
+    fk_expect_status(rc.fk, "FLUSHALL", "OK");
+    mset_many(rc.fk, "k", 2500);
+    fk_expect_int(rc.fk, "RCOUNT - +", 2500);
+    fk_expect_int(rc.fk, "RCOUNT [k1000 (k2000", 1000);
     const struct {
         const char *line;
         int first, count, step;
@@ -531,7 +499,7 @@ START_TEST(range_over_many_keys)
         {"RANGE - (k2048 REV", 2047, 2048, -1},
     };
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-        rv_t *r = fk_cmd(fk, cases[c].line);
+        rv_t *r = fk_cmd(rc.fk, cases[c].line);
         ck_assert_msg(r && r->type == RV_ARRAY && (int)r->n == cases[c].count, "%s: %zu rows", cases[c].line,
                       r ? r->n : 0);
         for (int i = 0; i < cases[c].count; i++) {
@@ -541,7 +509,7 @@ START_TEST(range_over_many_keys)
         }
         rv_free(r);
     }
-    rv_t *v = fk_cmd(fk, "RANGE [k2498 + WITHVALUES");
+    rv_t *v = fk_cmd(rc.fk, "RANGE [k2498 + WITHVALUES");
     ck_assert(v && v->n == 4 && strcmp(v->elems[1].s, "2498") == 0 && strcmp(v->elems[3].s, "2499") == 0);
     rv_free(v);
 }
@@ -551,8 +519,8 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("resp_keys");
     TCase *tc = tcase_create("against_redis");
-    tcase_add_unchecked_fixture(tc, servers_up, servers_down);
-    tcase_add_checked_fixture(tc, connect_both, close_both);
+    tcase_add_unchecked_fixture(tc, rc_servers_up, rc_servers_down);
+    tcase_add_checked_fixture(tc, rc_connect_both, rc_close_both);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, del_exists_type);
     tcase_add_test(tc, rename_commands);
