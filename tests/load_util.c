@@ -222,16 +222,16 @@ static void shm_dir(const fk_server_t *s, char *buf, size_t len)
     snprintf(buf, len, "/dev/shm/%s", strrchr(s->dir, '/') + 1);
 }
 
-int srv_remove_region(const fk_server_t *s)
+/* Removes the files of dir whose names start with prefix; their count. */
+static int remove_prefixed(const char *dir, const char *prefix)
 {
-    char dir[300], path[600];
-    shm_dir(s, dir, sizeof(dir));
+    char path[600];
     DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
+    ck_assert_msg(d != NULL, "opendir %s: %s", dir, strerror(errno));
     struct dirent *e;
     int n = 0;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, "fickle-", 7) != 0)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         ck_assert_msg(unlink(path) == 0, "unlink %s: %s", path, strerror(errno));
@@ -241,23 +241,18 @@ int srv_remove_region(const fk_server_t *s)
     return n;
 }
 
+int srv_remove_region(const fk_server_t *s)
+{
+    char dir[300];
+    shm_dir(s, dir, sizeof(dir));
+    return remove_prefixed(dir, "fickle-");
+}
+
 int srv_remove_snapshots(const fk_server_t *s)
 {
-    char dir[300], path[600];
+    char dir[300];
     snprintf(dir, sizeof(dir), "%s/data", s->dir);
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    int n = 0;
-    while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, "snapshot-", 9) != 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        ck_assert_msg(unlink(path) == 0, "unlink %s: %s", path, strerror(errno));
-        n++;
-    }
-    closedir(d);
-    return n;
+    return remove_prefixed(dir, "snapshot-");
 }
 
 void srv_clear_log(const fk_server_t *s)
