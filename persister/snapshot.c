@@ -485,6 +485,11 @@ uint64_t snapshot_reader_count(const snapshot_reader_t *r)
     return r->count;
 }
 
+uint64_t snapshot_reader_total(const snapshot_reader_t *r)
+{
+    return r->trailer_count;
+}
+
 void snapshot_reader_close(snapshot_reader_t *r)
 {
     if (!r)

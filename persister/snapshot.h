@@ -108,6 +108,10 @@ persist_status_t snapshot_reader_next(snapshot_reader_t *r, snapshot_entry_t *e,
 /* Entries yielded so far. */
 uint64_t snapshot_reader_count(const snapshot_reader_t *r);
 
+/* Entries the trailer promises (checked by its CRC at open; the body is
+ * checked against it as it is read). */
+uint64_t snapshot_reader_total(const snapshot_reader_t *r);
+
 void snapshot_reader_close(snapshot_reader_t *r);
 
 /* Reads a whole snapshot without keeping anything: PERSIST_OK if it is

@@ -170,7 +170,8 @@ persist_status_t snaptake_load(store_t *st, const char *path, snapshot_header_t 
     persist_status_t rc = snapshot_reader_open(path, &r, err);
     if (rc != PERSIST_OK)
         return rc;
-    store_err_t se = store_replay_begin(st); /* many entries per critical section */
+    /* many entries per critical section, the hash table sized at once */
+    store_err_t se = store_replay_begin(st, snapshot_reader_total(r));
     if (se != STORE_OK) {
         snapshot_reader_close(r);
         return store_error(err, "loading a snapshot", se);
@@ -229,7 +230,7 @@ persist_status_t snaptake_replay(store_t *st, const char *log_dir, logscan_mode_
                                  void (*note)(const char *msg))
 {
     replay_t r = {.st = st};
-    store_err_t se = store_replay_begin(st); /* many records per critical section */
+    store_err_t se = store_replay_begin(st, 0); /* many records per critical section */
     if (se != STORE_OK)
         return store_error(err, "replaying the log", se);
     store_set_clock(st, stopped_clock);

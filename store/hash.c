@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include <xxhash.h>
 
 #include "store/alloc.h"
@@ -142,6 +144,36 @@ void hash_step_locked(struct store *st, unsigned buckets)
             jset32(st, &h->rehashing, 0);
         }
     }
+}
+
+void hash_presize_locked(struct store *st, uint64_t items)
+{
+    region_hdr_t *h = st->hdr;
+    /* An item takes at least 64 bytes: a larger count is no real load. */
+    uint64_t most = st->arena_pages * (STORE_PAGE / 64);
+    if (items > most)
+        items = most;
+    uint32_t log2 = h->tab[0].log2;
+    if (h->items != 0 || h->rehashing || items <= (1ull << log2))
+        return;
+    while (log2 < HASH_MAX_LOG2 && (1ull << log2) < items)
+        log2++;
+    uint64_t pages = pages_for(4ull << log2), old_pages = pages_for(4ull << h->tab[0].log2);
+    if (!journal_room(st, (pages + old_pages) / 64 + 32))
+        return;
+    uint64_t mark = journal_mark(st);
+    ref_t table = alloc_pages(st, pages, PAGE_DESC_HASH);
+    if (table == 0)
+        return;
+    /* Zeroed before it is published; readers validate through the seqlock. */
+    memset(ref_ptr(st, table), 0, 4ull << log2);
+    if (alloc_defer_free_pages(st, h->tab[0].table, old_pages) != STORE_OK) {
+        journal_rollback_to(st, mark); /* give the new run back */
+        return;
+    }
+    jset64(st, &h->bytes_hash, h->bytes_hash + (pages - old_pages) * STORE_PAGE);
+    jset32(st, &h->tab[0].table, table);
+    jset32(st, &h->tab[0].log2, log2);
 }
 
 store_err_t hash_reset(struct store *st)

@@ -36,6 +36,12 @@ void hash_link_locked(struct store *st, ref_t ref, uint32_t h);
  * buckets as journal room allows. Journaled; never fails the write. */
 void hash_step_locked(struct store *st, unsigned buckets);
 
+/* Before a bulk load into an EMPTY store (no items, not rehashing):
+ * replaces the table by one with a bucket per expected item, so the load
+ * never rehashes. Journaled. Does nothing otherwise, or when the region
+ * cannot spare the table (the table then grows as usual). */
+void hash_presize_locked(struct store *st, uint64_t items);
+
 /* Allocates the initial table of an empty store. Not journaled. */
 store_err_t hash_reset(struct store *st);
 

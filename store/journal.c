@@ -45,6 +45,7 @@ void journal_rollback_to(struct store *st, uint64_t mark)
     }
     COMPILER_BARRIER();
     ST64(&st->hdr->journal_len, mark);
+    st->finger.valid = false; /* it may point into what was undone */
 }
 
 void journal_commit(struct store *st)

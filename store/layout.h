@@ -177,6 +177,15 @@ struct store {
         uint64_t amount;
     } *pending;
     size_t npending, cap_pending;
+    /* Append finger (skiplist.c): while valid, the last insert of this
+     * section went to the end of the order and `preds` are the links a
+     * greater key is spliced into, so ascending inserts (a snapshot load)
+     * skip the search. Valid only inside one section. */
+    struct sl_finger {
+        bool valid;
+        ref_t tail;
+        uint32_t *preds[STORE_MAX_LEVEL];
+    } finger;
 
     /* Reader state, scratch and counters. */
     uint64_t read_seq; /* sequence the current optimistic pass started at */

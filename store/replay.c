@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include "store/hash.h"
 #include "store/journal.h"
 #include "store/replay.h"
 #include "store/ring.h"
@@ -75,11 +76,14 @@ store_err_t store_apply_record(store_t *st, const record_t *rec)
     return err;
 }
 
-store_err_t store_replay_begin(store_t *st)
+store_err_t store_replay_begin(store_t *st, uint64_t expect_items)
 {
     store_err_t err = store_write_lock(st);
-    if (err == STORE_OK)
+    if (err == STORE_OK) {
         st->ring_mute = true;
+        if (expect_items)
+            hash_presize_locked(st, expect_items);
+    }
     return err;
 }
 

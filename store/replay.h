@@ -21,8 +21,11 @@ store_err_t store_apply_record(store_t *st, const record_t *rec);
  * store_replay_begin and store_replay_end the handle holds the writer
  * mutex; store_replay_apply commits and reopens the section whenever its
  * undo journal fills. On an error the current section is rolled back and
- * the replay is over (call store_replay_end, then discard the region). */
-store_err_t store_replay_begin(store_t *st);
+ * the replay is over (call store_replay_end, then discard the region).
+ * expect_items (0 = unknown) is how many items the load will leave: an
+ * empty store sizes its hash table for them at once. Ascending keys (a
+ * snapshot) are appended without searching (the skiplist's finger). */
+store_err_t store_replay_begin(store_t *st, uint64_t expect_items);
 store_err_t store_replay_apply(store_t *st, const record_t *rec);
 store_err_t store_replay_end(store_t *st);
 

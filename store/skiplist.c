@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "store/journal.h"
 #include "store/skiplist.h"
 #include "store/sync.h"
@@ -72,10 +74,33 @@ void sl_link_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MA
         if (l == 0)
             CRASH_POINT(STORE_CP_ORDER_PARTIAL);
     }
+    if (v->fwd[0] != 0) {
+        sl_finger_drop(st);
+        return;
+    }
+    /* v is the last item: a greater key links after v on v's levels and
+     * after the same slots as v above them. */
+    st->finger.valid = true;
+    st->finger.tail = v->ref;
+    for (unsigned l = 0; l < STORE_MAX_LEVEL; l++)
+        st->finger.preds[l] = l < v->level ? v->fwd : preds[l];
+}
+
+bool sl_finger_after_locked(const struct store *st, const void *key, size_t klen,
+                            uint32_t *preds[STORE_MAX_LEVEL])
+{
+    if (!st->finger.valid)
+        return false;
+    iview_t tail;
+    if (!item_load(st, st->finger.tail, &tail) || key_cmp(key, klen, tail.key, tail.klen) <= 0)
+        return false;
+    memcpy(preds, st->finger.preds, sizeof(st->finger.preds));
+    return true;
 }
 
 void sl_replace_locked(struct store *st, const iview_t *ov, const iview_t *nv, uint32_t *preds[STORE_MAX_LEVEL])
 {
+    sl_finger_drop(st); /* its slots may lie in ov */
     for (unsigned l = 0; l < nv->level; l++)
         ST32(&nv->fwd[l], ov->fwd[l]);
     for (unsigned l = 0; l < nv->level; l++) {
@@ -87,6 +112,7 @@ void sl_replace_locked(struct store *st, const iview_t *ov, const iview_t *nv, u
 
 void sl_unlink_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MAX_LEVEL])
 {
+    sl_finger_drop(st);
     for (unsigned l = 0; l < v->level; l++)
         if (preds[l][l] == v->ref)
             jset32(st, &preds[l][l], v->fwd[l]);

@@ -30,7 +30,8 @@ int sl_find_preds(const struct store *st, const void *key, size_t klen, sl_mode_
 int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
               uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs, uint64_t *loads);
 
-/* Links a new item (level v->level) after preds. Journaled. */
+/* Links a new item (level v->level) after preds. Journaled. Sets the
+ * finger if the item is now the last one, else drops it. */
 void sl_link_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MAX_LEVEL]);
 
 /* Puts new item `nv` in old item `ov`'s place (same level). Journaled. */
@@ -38,6 +39,19 @@ void sl_replace_locked(struct store *st, const iview_t *ov, const iview_t *nv, u
 
 /* Unlinks item v found after preds. Journaled. */
 void sl_unlink_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MAX_LEVEL]);
+
+/* The append finger (struct store.finger): true if it is valid and key
+ * sorts after its tail item, in which case key is in neither index and
+ * preds receive the slots it links after. Caller holds the mutex. */
+bool sl_finger_after_locked(const struct store *st, const void *key, size_t klen,
+                            uint32_t *preds[STORE_MAX_LEVEL]);
+
+/* Forgets the finger: any change to the order other than an append, a
+ * rollback, or the end of a section. */
+static inline void sl_finger_drop(struct store *st)
+{
+    st->finger.valid = false;
+}
 
 /* A random level for a new item. Caller holds the mutex. */
 unsigned sl_random_level(struct store *st);

@@ -32,6 +32,7 @@ store_err_t store_write_lock(store_t *st)
     st->in_write = true;
     st->npending = 0;
     st->journal_reserved = 0;
+    sl_finger_drop(st);
     ring_reset_section(st);
     CRASH_POINT(STORE_CP_LOCKED);
     return STORE_OK;
@@ -39,6 +40,7 @@ store_err_t store_write_lock(store_t *st)
 
 static void end_section(store_t *st)
 {
+    sl_finger_drop(st);
     sync_write_end(st);
     st->in_write = false;
     sync_unlock(st);
@@ -133,14 +135,18 @@ static void item_fill(store_t *st, ref_t ref, const put_t *p, unsigned level, re
     item_load(st, ref, v);
 }
 
-static store_err_t put_insert(store_t *st, const put_t *p)
+/* Inserts a new item after preds, or where a search puts it if preds is
+ * NULL. */
+static store_err_t put_insert(store_t *st, const put_t *p, uint32_t *given[STORE_MAX_LEVEL])
 {
     unsigned level = sl_random_level(st);
     uint64_t size = item_size(p->klen, p->vlen, level, p->expiry != 0);
     if (!journal_room(st, alloc_journal_need(size) + 2 * STORE_MAX_LEVEL + 16))
         return no_room();
     uint32_t *preds[STORE_MAX_LEVEL];
-    if (sl_find_preds(st, p->key, p->klen, SL_BEFORE_GE, preds, NULL) != 0)
+    if (given)
+        memcpy(preds, given, sizeof(preds));
+    else if (sl_find_preds(st, p->key, p->klen, SL_BEFORE_GE, preds, NULL) != 0)
         return store_fail(STORE_CORRUPT, "store %s: skiplist walk failed under the mutex", st->path);
     ref_t ref = alloc_item(st, size);
     if (ref == 0)
@@ -266,7 +272,12 @@ store_err_t store_put_locked(store_t *st, const void *key, size_t klen, const vo
     put_t p = {key, (uint32_t)klen, val, (uint32_t)vlen, hash_key(key, klen), 0, 0};
     iview_t ov;
     uint32_t *link = NULL;
-    int found = hash_find_link_locked(st, key, klen, p.hash, &ov, &link);
+    /* A key after the finger's tail is in no index: no hash probe needed. */
+    uint32_t *append[STORE_MAX_LEVEL];
+    bool appending = sl_finger_after_locked(st, key, klen, append);
+    if (appending) /* the bucket is written last: let its miss overlap the insert */
+        __builtin_prefetch(hash_bucket(st, p.hash), 1);
+    int found = appending ? 0 : hash_find_link_locked(st, key, klen, p.hash, &ov, &link);
     if (found == READ_TORN)
         return store_fail(STORE_CORRUPT, "store %s: hash chain invalid under the mutex", st->path);
     bool live = found && !item_expired(&ov, st->clock());
@@ -280,7 +291,7 @@ store_err_t store_put_locked(store_t *st, const void *key, size_t klen, const vo
     uint64_t mark = journal_mark(st);
     size_t pmark = st->npending;
     if (!found)
-        err = put_insert(st, &p);
+        err = put_insert(st, &p, appending ? append : NULL);
     else if (can_inplace(st, &ov, &p))
         err = put_inplace(st, &p, &ov);
     else

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/replay.h"
 #include "tests/store_testutil.h"
 
 #define MiB (1ull << 20)
@@ -524,6 +525,96 @@ START_TEST(clear_empties_everything)
 }
 END_TEST
 
+/* ---- ascending loads: the append finger and the presized hash table ---------- */
+
+/* One step of append_finger_survives_other_changes: mostly appends after
+ * the largest key, mixed with every change that must drop the finger. */
+static void finger_step_locked(tu_model_t *m, tu_rng_t *rng, unsigned *next)
+{
+    char k[24], v[4096];
+    store_meta_t meta;
+    uint64_t pick = tu_below(rng, 20);
+    if (pick == 1 && m->n) { /* delete the last (the finger's tail) or any */
+        size_t i = tu_below(rng, 2) ? m->n - 1 : tu_below(rng, m->n);
+        ck_assert_int_eq(store_delete_locked(st, m->e[i].key, m->e[i].klen), STORE_OK);
+        tu_model_del_at(m, i);
+        return;
+    }
+    if (pick == 2 && m->n) { /* rewrite the last: in place or replaced */
+        tu_ent_t *e = &m->e[m->n - 1];
+        memcpy(k, e->key, e->klen);
+        k[e->klen] = 0;
+    } else if (pick == 3) { /* a key before the tail */
+        snprintf(k, sizeof(k), "k%06u-", (unsigned)tu_below(rng, *next + 1));
+    } else if (pick == 4 && m->n) { /* a put that fails: nothing changes */
+        store_put_opts_t nx = {.flags = STORE_PUT_NX};
+        ck_assert_int_eq(store_put_locked(st, m->e[0].key, m->e[0].klen, "x", 1, &nx, NULL), STORE_EXISTS);
+        return;
+    } else {
+        snprintf(k, sizeof(k), "k%06u", (*next)++);
+    }
+    size_t vlen = tu_val_min(strlen(k)) + (pick == 0 ? 3000 : tu_below(rng, 60));
+    tu_val_make(v, vlen, k, strlen(k), pick);
+    ck_assert_int_eq(store_put_locked(st, k, strlen(k), v, vlen, NULL, &meta), STORE_OK);
+    tu_model_put(m, k, strlen(k), v, vlen, meta.version, 0);
+}
+
+START_TEST(append_finger_survives_other_changes)
+{
+    tu_rng_t rng = {tu_seed("FINGER_SEED", 7)};
+    tu_model_t m = {0}, saved = {0};
+    unsigned next = 0;
+    for (unsigned section = 0; section < 120; section++) {
+        tu_model_copy(&saved, &m);
+        ck_assert_int_eq(store_write_lock(st), STORE_OK);
+        unsigned steps = 1 + (unsigned)tu_below(&rng, 80);
+        for (unsigned i = 0; i < steps; i++)
+            finger_step_locked(&m, &rng, &next);
+        if (tu_below(&rng, 4) == 0) {
+            store_write_abort(st);
+            tu_model_copy(&m, &saved);
+        } else {
+            store_write_unlock(st);
+        }
+        if (section % 10 == 0) {
+            expect_model(&m);
+            tu_ck_check(st);
+        }
+    }
+    expect_model(&m);
+    tu_ck_check(st);
+    tu_model_free(&m);
+    tu_model_free(&saved);
+}
+END_TEST
+
+START_TEST(replay_presizes_an_empty_store_only)
+{
+    store_stats_t s;
+    ck_assert_int_eq(store_replay_begin(st, 100000), STORE_OK);
+    char k[16];
+    for (unsigned i = 0; i < 5000; i++) {
+        snprintf(k, sizeof(k), "p%06u", i);
+        record_t rec = {.type = RECORD_PUT,
+                        .lsn = i + 1,
+                        .op = {.key = k, .klen = (uint32_t)strlen(k), .val = "v", .vlen = 1, .version = i + 1}};
+        ck_assert_int_eq(store_replay_apply(st, &rec), STORE_OK);
+    }
+    ck_assert_int_eq(store_replay_end(st), STORE_OK);
+    ck_assert_int_eq(store_stats(st, &s), STORE_OK);
+    ck_assert_uint_eq(s.hash_buckets, 131072); /* sized at once: never rehashed */
+    ck_assert(!s.rehashing);
+    ck_assert_uint_eq(s.items, 5000);
+    tu_ck_check(st);
+    /* A store that holds items keeps its table. */
+    ck_assert_int_eq(store_replay_begin(st, 1u << 20), STORE_OK);
+    ck_assert_int_eq(store_replay_end(st), STORE_OK);
+    ck_assert_int_eq(store_stats(st, &s), STORE_OK);
+    ck_assert_uint_eq(s.hash_buckets, 131072);
+    tu_ck_check(st);
+}
+END_TEST
+
 static Suite *write_suite(void)
 {
     Suite *s = suite_create("store-write");
@@ -540,6 +631,8 @@ static Suite *write_suite(void)
     tcase_add_test(tc, write_lock_commit_and_savepoints);
     tcase_add_test(tc, section_outgrows_journal);
     tcase_add_test(tc, clear_empties_everything);
+    tcase_add_test(tc, append_finger_survives_other_changes);
+    tcase_add_test(tc, replay_presizes_an_empty_store_only);
     suite_add_tcase(s, tc);
     return s;
 }
