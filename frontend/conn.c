@@ -71,6 +71,33 @@ void conn_close_after_flush(conn_t *c)
     bufferevent_disable(c->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         conn_close(c, "closed after its last reply");
+    else
+        bufferevent_enable(c->bev, EV_WRITE); /* write_cb closes it once drained */
+}
+
+/* Replies go out at once from the callback that made them, as Redis does
+ * before it sleeps: the bufferevent's write event (two epoll_ctl calls
+ * per reply) is enabled only while a reply does not fit in the socket.
+ * Returns false if c was closed (write error). */
+static bool flush_output(conn_t *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) == 0)
+        return true;
+    /* A socket bufferevent keeps its output frozen at the front except
+     * while it writes; do the same around this write. */
+    evbuffer_unfreeze(out, 1);
+    errno = 0;
+    int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+    int err = errno;
+    evbuffer_freeze(out, 1);
+    if (n < 0 && err != EAGAIN && err != EINTR) {
+        conn_close(c, err ? strerror(err) : "write failed");
+        return false;
+    }
+    if (evbuffer_get_length(out) > 0)
+        bufferevent_enable(c->bev, EV_WRITE);
+    return true;
 }
 
 /* The most input a connection buffers: the read high watermark. The
@@ -151,7 +178,8 @@ static void park(conn_t *c, worker_t *w, uint64_t wait_lsn)
         atomic_fetch_add_explicit(&w->stats->durable_waiting, 1, memory_order_release);
     if (c->save_ticket)
         worker_save_waiters(w, 1);
-    bufferevent_disable(c->bev, EV_READ);
+    /* Reading stays enabled (no epoll_ctl): read_cb leaves what arrives
+     * buffered, up to the read watermark, until the release. */
 }
 
 static void unpark(conn_t *c)
@@ -211,6 +239,21 @@ static proto_result_t process(conn_t *c, struct evbuffer *in, struct evbuffer *o
     return r;
 }
 
+/* Runs the protocol over c's input, counting bytes in and out; *full
+ * says whether the pump stopped because the output filled up. */
+static proto_result_t serve_input(conn_t *c, struct evbuffer *in, struct evbuffer *out, bool *full)
+{
+    worker_t *w = c->w;
+    size_t before_in = evbuffer_get_length(in), before_out = evbuffer_get_length(out);
+    proto_result_t r = process(c, in, out);
+    atomic_fetch_add_explicit(&w->stats->net_in, before_in - evbuffer_get_length(in), memory_order_relaxed);
+    size_t out_len = evbuffer_get_length(out);
+    if (out_len > before_out)
+        atomic_fetch_add_explicit(&w->stats->net_out, out_len - before_out, memory_order_relaxed);
+    *full = conn_output_full(c);
+    return r;
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
     conn_t *c = arg;
@@ -218,30 +261,37 @@ static void read_cb(struct bufferevent *bev, void *arg)
     if (c->parked)
         return; /* its input waits until its last batch is durable */
     struct evbuffer *in = bufferevent_get_input(bev), *out = bufferevent_get_output(bev);
-    size_t before_in = evbuffer_get_length(in), before_out = evbuffer_get_length(out);
     c->last_ms = worker_now_ms();
-    proto_result_t r = process(c, in, out);
-    atomic_fetch_add_explicit(&w->stats->net_in, before_in - evbuffer_get_length(in), memory_order_relaxed);
-    size_t out_len = evbuffer_get_length(out);
-    if (out_len > before_out)
-        atomic_fetch_add_explicit(&w->stats->net_out, out_len - before_out, memory_order_relaxed);
-    if (w->settings.max_output && out_len > w->settings.max_output) {
-        /* Redis's client-output-buffer-limit: a client that does not read
-         * its replies must not eat the worker's memory. */
-        log_msg(LOG_NOTICE, "client id=%llu %s closed: %zu bytes of replies queued, over the %llu-byte limit",
-                (unsigned long long)c->id, c->peer, out_len, (unsigned long long)w->settings.max_output);
-        atomic_fetch_add_explicit(&w->stats->closed_limits, 1, memory_order_relaxed);
-        conn_close(c, "output buffer limit");
-        return;
-    }
-    if (r == PROTO_CLOSE) {
-        conn_close_after_flush(c);
-        return;
-    }
-    /* Not reading while the output is full is what makes a non-reading
-     * client stop costing CPU; the write callback resumes reading. */
-    if (conn_output_full(c))
-        bufferevent_disable(bev, EV_READ);
+    bool again;
+    do {
+        bool was_full;
+        proto_result_t r = serve_input(c, in, out, &was_full);
+        if (!flush_output(c))
+            return;
+        size_t out_len = evbuffer_get_length(out);
+        if (w->settings.max_output && out_len > w->settings.max_output) {
+            /* Redis's client-output-buffer-limit: a client that does not
+             * read its replies must not eat the worker's memory. */
+            log_msg(LOG_NOTICE, "client id=%llu %s closed: %zu bytes of replies queued, over the %llu-byte limit",
+                    (unsigned long long)c->id, c->peer, out_len, (unsigned long long)w->settings.max_output);
+            atomic_fetch_add_explicit(&w->stats->closed_limits, 1, memory_order_relaxed);
+            conn_close(c, "output buffer limit");
+            return;
+        }
+        if (r == PROTO_CLOSE) {
+            conn_close_after_flush(c);
+            return;
+        }
+        /* Not reading while the output is full is what makes a non-reading
+         * client stop costing CPU; the write callback resumes reading. */
+        if (conn_output_full(c)) {
+            bufferevent_disable(bev, EV_READ);
+            return;
+        }
+        /* The pump stopped at a full output that the write emptied:
+         * the requests left in the input are served now. */
+        again = was_full && !c->parked && evbuffer_get_length(in) > 0;
+    } while (again);
 }
 
 /* 0: c's SAVE (if any) still waits; else its status for save_reply. */
@@ -279,6 +329,8 @@ void conn_release_parked(worker_t *w)
         if (ticket)
             c->save_reply(c, out, saved, lsn);
         atomic_fetch_add_explicit(&w->stats->net_out, evbuffer_get_length(out) - before, memory_order_relaxed);
+        if (!flush_output(c))
+            continue;
         if (c->close_after_release) {
             conn_close_after_flush(c);
             continue;
@@ -296,6 +348,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
         write_drained_cb(bev, arg);
         return;
     }
+    bufferevent_disable(bev, EV_WRITE); /* drained: replies go out directly again */
     if (!conn_output_full(c) && !c->w->stopping && !c->parked) {
         bufferevent_enable(bev, EV_READ);
         if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
@@ -307,7 +360,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     conn_t *c = arg;
     (void)bev;
-    if (what & BEV_EVENT_TIMEOUT)
+    if ((what & BEV_EVENT_TIMEOUT) && c->parked)
+        bufferevent_enable(bev, EV_READ); /* waiting on the server, not idle */
+    else if (what & BEV_EVENT_TIMEOUT)
         conn_close(c, "idle timeout");
     else if (what & BEV_EVENT_ERROR)
         conn_close(c, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -353,6 +408,7 @@ conn_t *conn_new(worker_t *w, int fd, const proto_t *proto, const char *peer)
     }
     /* Input beyond the largest request is not read until it is parsed. */
     bufferevent_setwatermark(c->bev, EV_READ, 0, read_limit(c));
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    bufferevent_disable(c->bev, EV_WRITE); /* on by default; see flush_output */
+    bufferevent_enable(c->bev, EV_READ);
     return c;
 }
