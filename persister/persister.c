@@ -49,7 +49,16 @@ typedef struct {
     uint64_t log_since;      /* log bytes written since the last snapshot began */
     uint64_t log_at_start;   /* log_since when the running one began */
     uint64_t next_auto_ms;   /* no automatic snapshot before this (after a failure) */
+    uint64_t moved_ms;       /* when a drain last found records */
 } pstate_t;
+
+/* Under --fsync everysec/no nobody waits on the persister, so while
+ * writes keep coming it naps PERSISTER_BUSY_NAP_MS at a time without
+ * asking to be woken: writers then skip the eventfd write (and the
+ * persister the poll and read) that each small batch would cost. After
+ * PERSISTER_LINGER_MS without records it sleeps until woken again. */
+#define PERSISTER_BUSY_NAP_MS 1
+#define PERSISTER_LINGER_MS 100
 
 static pstate_t *signal_state;
 
@@ -339,6 +348,11 @@ static void begin_stop(pstate_t *ps)
 static void nap(pstate_t *ps)
 {
     runtime_t *rt = ps->conf->runtime;
+    if (ps->conf->fsync != PERSIST_FSYNC_ALWAYS && !ps->stop && mono_ms() - ps->moved_ms < PERSISTER_LINGER_MS) {
+        struct timespec ts = {0, PERSISTER_BUSY_NAP_MS * 1000000L};
+        nanosleep(&ts, NULL); /* EINTR (SIGTERM): the loop looks at stop */
+        return;
+    }
     atomic_store_explicit(&rt->persister.sleeping, 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_seq_cst); /* pairs with runtime_wake_persister's fence */
     const uint8_t *data;
@@ -424,7 +438,9 @@ static int step(pstate_t *ps)
     reap_snapshot(ps);
     if (snapshot_due(ps))
         start_snapshot(ps);
-    if (moved == 0)
+    if (moved > 0)
+        ps->moved_ms = mono_ms();
+    else
         nap(ps);
     return 0;
 }
