@@ -22,3 +22,10 @@ EXTRA_DIST += bench/lib.sh bench/persist_bench.sh
 .PHONY: bench-persist
 bench-persist: supervisor/fickled
 	FICKLED=$(abs_top_builddir)/supervisor/fickled $(SHELL) $(srcdir)/bench/persist_bench.sh
+
+# What a request costs the server (CPU, context switches, system calls),
+# fickled against redis-server: a measure the machine's noise moves little.
+EXTRA_DIST += bench/cpu_bench.sh
+.PHONY: bench-cpu
+bench-cpu: supervisor/fickled
+	FICKLED=$(abs_top_builddir)/supervisor/fickled $(SHELL) $(srcdir)/bench/cpu_bench.sh
