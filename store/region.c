@@ -285,6 +285,12 @@ void store_close(store_t *st)
 {
     if (st == NULL)
         return;
+    if (st->in_write) {
+        /* A section left open would keep the mutex held by a live process
+         * (no owner-death repair): undo it and let the next writer in. */
+        store_log(0, "store_close %s inside a critical section: rolled back", st->path);
+        store_write_abort(st);
+    }
     if (munmap(st->base, st->size) != 0)
         store_log(0, "munmap %s: %s", st->path, strerror(errno));
     if (close(st->fd) != 0)

@@ -84,7 +84,8 @@ store_err_t store_create(const char *path, const store_options_t *opt, store_t *
  * STORE_CORRUPT and a detail naming what is wrong; it is never mapped blindly. */
 store_err_t store_attach(const char *path, store_t **out);
 
-/* Unmaps and frees the handle; the region file stays. */
+/* Unmaps and frees the handle; the region file stays. A critical section
+ * still open on it is rolled back first (and the mutex released). */
 void store_close(store_t *st);
 
 /* Removes a region file. Returns 0 or -1 with errno. */

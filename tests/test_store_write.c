@@ -525,6 +525,23 @@ START_TEST(clear_empties_everything)
 }
 END_TEST
 
+START_TEST(close_inside_a_section_rolls_back)
+{
+    ck_assert_int_eq(put_s("kept", "1", 0, 0, 0, NULL), STORE_OK);
+    ck_assert_int_eq(store_write_lock(st), STORE_OK);
+    ck_assert_int_eq(store_put_locked(st, "lost", 4, "2", 1, NULL, NULL), STORE_OK);
+    ck_assert_int_eq(store_delete_locked(st, "kept", 4), STORE_OK);
+    store_close(st); /* a caller bug: the section must not survive it */
+    ck_assert_int_eq(store_attach(reg.path, &st), STORE_OK);
+    reg.st = st;
+    store_set_clock(st, tu_fake_clock);
+    expect_s("kept", "1");
+    expect_absent("lost");
+    ck_assert_int_eq(put_s("after", "3", 0, 0, 0, NULL), STORE_OK); /* the mutex is free */
+    tu_ck_check(st);
+}
+END_TEST
+
 /* ---- ascending loads: the append finger and the presized hash table ---------- */
 
 /* One step of append_finger_survives_other_changes: mostly appends after
@@ -631,6 +648,7 @@ static Suite *write_suite(void)
     tcase_add_test(tc, write_lock_commit_and_savepoints);
     tcase_add_test(tc, section_outgrows_journal);
     tcase_add_test(tc, clear_empties_everything);
+    tcase_add_test(tc, close_inside_a_section_rolls_back);
     tcase_add_test(tc, append_finger_survives_other_changes);
     tcase_add_test(tc, replay_presizes_an_empty_store_only);
     suite_add_tcase(s, tc);
