@@ -102,9 +102,13 @@ static bool flush_output(conn_t *c)
 
 /* The most input a connection buffers: the read high watermark. The
  * margin covers a native frame's header, key and extras around a value
- * of max_request bytes, so any request a parser accepts fits. */
+ * of max_request bytes, so any request a parser accepts fits. Before
+ * AUTH only CONN_UNAUTH_MAX_INPUT: an anonymous peer cannot make the
+ * worker buffer a large request it will refuse anyway. */
 static size_t read_limit(const conn_t *c)
 {
+    if (!c->authed)
+        return CONN_UNAUTH_MAX_INPUT;
     return c->w->conf->max_request + 256 * 1024;
 }
 
@@ -133,6 +137,8 @@ proto_result_t conn_pump(conn_t *c, struct evbuffer *in, struct evbuffer *out, s
         cmd_t cmd = {0};
         cmd_parse_t r = p->parse(c, buf, avail, &cmd);
         if (r.status == CMD_PARSE_NEED_MORE) {
+            if (c->partial_ms == 0)
+                c->partial_ms = worker_now_ms(); /* a request began (its bytes may sit in the parser) */
             evbuffer_drain(in, r.consumed);
             *want = r.want;
             if (r.want > read_limit(c) || avail - r.consumed >= read_limit(c))
@@ -140,6 +146,7 @@ proto_result_t conn_pump(conn_t *c, struct evbuffer *in, struct evbuffer *out, s
             break;
         }
         *want = 0;
+        c->partial_ms = 0;
         proto_result_t res;
         if (r.status == CMD_PARSE_ERROR) {
             p->reject(c, &cmd, &r, out);
@@ -149,9 +156,12 @@ proto_result_t conn_pump(conn_t *c, struct evbuffer *in, struct evbuffer *out, s
                 conn_count_limit_close(c);
             }
         } else {
+            bool was_authed = c->authed;
             res = p->run(c, &cmd, out);
             if (cmd_info(cmd.id) & CMD_I_WRITE)
                 c->wrote = true;
+            if (c->authed != was_authed)
+                bufferevent_setwatermark(c->bev, EV_READ, 0, read_limit(c));
         }
         evbuffer_drain(in, r.consumed); /* operands pointed into these bytes */
         if (res == PROTO_CLOSE)
@@ -338,6 +348,22 @@ void conn_release_parked(worker_t *w)
         bufferevent_enable(c->bev, EV_READ);
         if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
             read_cb(c->bev, c); /* requests that arrived while it waited */
+    }
+}
+
+void conn_sweep_requests(worker_t *w)
+{
+    uint64_t limit_ms = (uint64_t)w->settings.timeout_s * 1000, now = worker_now_ms();
+    if (limit_ms == 0)
+        return;
+    for (conn_t *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->partial_ms == 0 || c->parked || c->closing || now - c->partial_ms < limit_ms)
+            continue;
+        log_msg(LOG_NOTICE, "client id=%llu %s closed: a request still incomplete after %u s",
+                (unsigned long long)c->id, c->peer, w->settings.timeout_s);
+        conn_count_limit_close(c);
+        conn_close(c, "request timeout");
     }
 }
 

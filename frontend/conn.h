@@ -33,8 +33,9 @@ typedef struct {
      * replies to `out`. Stops early and returns PROTO_CONTINUE when
      * conn_output_full(c) says the client is not reading. */
     proto_result_t (*process)(conn_t *c, struct evbuffer *in, struct evbuffer *out);
-    /* Writes one error reply (e.g. before a refused connection closes). */
-    void (*error_reply)(struct evbuffer *out, const char *msg);
+    /* Writes one error reply before a refused connection closes (the
+     * native protocol sends native_status with msg). */
+    void (*error_reply)(struct evbuffer *out, uint16_t native_status, const char *msg);
     /* Per-connection protocol state (parser, client name...), made when
      * the connection is adopted (c->w is set). NULL if out of memory. */
     void *(*state_new)(const conn_t *c);
@@ -48,7 +49,8 @@ struct conn {
     void *pstate;
     uint64_t id;         /* unique in this worker's life; CLIENT ID */
     uint64_t created_ms;
-    uint64_t last_ms;    /* last request */
+    uint64_t last_ms;    /* last read */
+    uint64_t partial_ms; /* since when a request is incomplete (0: none) */
     bool authed;
     bool closing;        /* closes once the output is flushed */
     bool wrote;          /* ran a write command in this read (conn_pump) */
@@ -111,6 +113,15 @@ void conn_count_limit_close(conn_t *c);
  * LSN covers its writes and, after a SAVE, the persister answered it; and
  * closes those whose writes waited past CONN_DURABLE_TIMEOUT_MS. */
 void conn_release_parked(struct worker *w);
+
+/* Input a connection buffers before AUTH (with --requirepass): bigger
+ * requests are refused and the connection closed. */
+#define CONN_UNAUTH_MAX_INPUT (64u * 1024)
+
+/* Worker, once a second: closes connections whose pending request has not
+ * completed within the idle timeout (--timeout) -- a client trickling a
+ * request byte by byte resets the idle timer, not this one. */
+void conn_sweep_requests(struct worker *w);
 
 /* Closes now, dropping unsent output. `why` is logged at debug level. */
 void conn_close(conn_t *c, const char *why);

@@ -302,9 +302,9 @@ static void native_state_free(void *arg)
     free(s);
 }
 
-static void native_error_reply(struct evbuffer *out, const char *msg)
+static void native_error_reply(struct evbuffer *out, uint16_t native_status, const char *msg)
 {
-    native_reply_status(out, 0, 0, FICKLE_STATUS_BUSY, msg);
+    native_reply_status(out, 0, 0, native_status, msg);
 }
 
 const proto_t proto_native = {

@@ -34,8 +34,9 @@ static void resp_state_free(void *arg)
     free(s);
 }
 
-static void resp_error_reply(struct evbuffer *out, const char *msg)
+static void resp_error_reply(struct evbuffer *out, uint16_t native_status, const char *msg)
 {
+    (void)native_status;
     resp_reply_error(out, msg);
 }
 

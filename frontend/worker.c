@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "fickle/protocol.h"
 #include "frontend/worker.h"
 
 uint64_t worker_now_ms(void)
@@ -48,12 +49,24 @@ static void describe_peer(const struct sockaddr *sa, char *buf, size_t len)
     }
 }
 
-/* Refuses a connection over maxclients with one protocol error reply. */
-static void refuse(worker_t *w, int fd, const proto_t *proto)
+/* Loopback peers (and unix sockets) are this machine's own processes. */
+static bool peer_is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return sa->sa_family == AF_UNIX;
+}
+
+/* Refuses a connection with one protocol error reply, then closes it. */
+static void refuse(worker_t *w, int fd, const proto_t *proto, uint16_t native_status, const char *text)
 {
     struct evbuffer *msg = evbuffer_new();
     if (msg) {
-        proto->error_reply(msg, "ERR max number of clients reached");
+        proto->error_reply(msg, native_status, text);
         size_t len = evbuffer_get_length(msg);
         /* Best effort, non-blocking: the client may already be gone. */
         if (send(fd, evbuffer_pullup(msg, -1), len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
@@ -77,7 +90,15 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     if (w->settings.maxclients && before >= w->settings.maxclients) {
         atomic_fetch_sub_explicit(&w->conf->runtime->clients, 1, memory_order_relaxed);
         log_msg(LOG_NOTICE, "refused a connection: maxclients (%u) reached", w->settings.maxclients);
-        refuse(w, fd, proto);
+        refuse(w, fd, proto, FICKLE_STATUS_BUSY, "ERR max number of clients reached");
+        return;
+    }
+    if (w->settings.protected_mode && w->settings.requirepass[0] == '\0' && !peer_is_loopback(sa)) {
+        atomic_fetch_sub_explicit(&w->conf->runtime->clients, 1, memory_order_relaxed);
+        char peer[64];
+        describe_peer(sa, peer, sizeof(peer));
+        log_msg(LOG_NOTICE, "refused a connection from %s: protected mode (no password, peer not on loopback)", peer);
+        refuse(w, fd, proto, FICKLE_STATUS_AUTH_REQUIRED, WORKER_DENIED_MSG);
         return;
     }
     if (sa->sa_family != AF_UNIX) {
@@ -164,6 +185,13 @@ static void save_tick_cb(evutil_socket_t fd, short what, void *arg)
         conn_release_parked(w);
 }
 
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_sweep_requests(arg);
+}
+
 void worker_save_waiters(worker_t *w, int delta)
 {
     unsigned before = w->save_waiting;
@@ -218,8 +246,11 @@ static int setup(worker_t *w)
     w->sighup = evsignal_new(w->base, SIGHUP, hup_cb, w);
     w->grace = evtimer_new(w->base, grace_cb, w);
     w->save_tick = event_new(w->base, -1, EV_PERSIST, save_tick_cb, w);
-    if (!w->sigterm || !w->sigint || !w->sighup || !w->grace || !w->save_tick || event_add(w->sigterm, NULL) != 0 ||
-        event_add(w->sigint, NULL) != 0 || event_add(w->sighup, NULL) != 0) {
+    w->sweep = event_new(w->base, -1, EV_PERSIST, sweep_cb, w);
+    struct timeval second = {1, 0};
+    if (!w->sigterm || !w->sigint || !w->sighup || !w->grace || !w->save_tick || !w->sweep ||
+        event_add(w->sigterm, NULL) != 0 || event_add(w->sigint, NULL) != 0 || event_add(w->sighup, NULL) != 0 ||
+        event_add(w->sweep, &second) != 0) {
         log_msg(LOG_WARNING, "worker %u: cannot set up signal events", w->conf->index);
         return -1;
     }
@@ -233,7 +264,8 @@ static void teardown(worker_t *w)
     for (size_t i = 0; i < w->conf->nlisteners; i++)
         if (w->listeners[i])
             evconnlistener_free(w->listeners[i]);
-    struct event *evs[] = {w->sigterm, w->sigint, w->sighup, w->grace, w->durable_ev, w->durable_tick, w->save_tick};
+    struct event *evs[] = {w->sigterm, w->sigint, w->sighup, w->grace, w->durable_ev, w->durable_tick, w->save_tick,
+                           w->sweep};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);

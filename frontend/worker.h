@@ -24,6 +24,15 @@ typedef struct {
     const proto_t *proto;
 } worker_listener_t;
 
+/* Protected mode's refusal: why, and the four ways out (Redis's -DENIED). */
+#define WORKER_DENIED_MSG                                                                                          \
+    "DENIED fickled is running in protected mode because protected mode is enabled and no password is set. "   \
+    "In this mode connections are only accepted from the loopback interface. If you want to connect from "      \
+    "other computers, do one of the following: 1) set a password with --requirepass (or 'requirepass' in the "  \
+    "config file, then SIGHUP) and AUTH with it; 2) set 'protected-mode no' in the config file and send "         \
+    "fickled SIGHUP; 3) restart fickled with '--protected-mode no'. You need only one of them. "                \
+    "Make sure fickled is not reachable from the internet if you turn protected mode off."
+
 /* What the supervisor hands a worker. */
 typedef struct {
     unsigned index;
@@ -50,6 +59,7 @@ typedef struct worker {
     conn_t *parked;              /* connections waiting for durability */
     struct event *durable_ev, *durable_tick;
     struct event *save_tick;     /* polls the runtime page while SAVEs wait */
+    struct event *sweep;         /* once a second: request timeouts */
     unsigned save_waiting;       /* connections parked on a SAVE */
     bool stopping;
     struct event *sigterm, *sigint, *sighup, *grace;

@@ -50,6 +50,8 @@ static const opt_t opts[] = {
     {"log-segment-size", T_SIZE, F(segment_size), 1u << 20, 1ull << 40, "roll log segments over at this size (default 64m)"},
     {"snapshot-log-size", T_SIZE, F(snapshot_log_size), 0, 1ull << 50, "take a snapshot once this much log was written since the last one, 0 = only on SAVE/BGSAVE (default 256m)"},
     {"requirepass", T_STR, F(requirepass), 0, 0, "password clients must AUTH with"},
+    {"protected-mode", T_BOOL, F(protected_mode), 0, 0,
+     "yes | no: without --requirepass, refuse clients not on loopback (default yes)"},
     {"maxclients", T_UINT, F(maxclients), 0, 1000000, "most connected clients, 0 = no limit (default 10000)"},
     {"timeout", T_UINT, F(timeout_s), 0, 100000000, "close clients idle this many seconds, 0 = never (default 0)"},
     {"log-level", T_LEVEL, F(log_level), 0, 0, "debug | verbose | notice | warning (default notice)"},
@@ -80,6 +82,7 @@ void config_defaults(config_t *cfg)
     cfg->snapshot_log_size = 256ull << 20;
     cfg->fsync = FSYNC_EVERYSEC;
     cfg->maxclients = 10000;
+    cfg->protected_mode = true;
     cfg->log_level = LOG_NOTICE;
     cfg->shutdown_grace_ms = 5000;
 }

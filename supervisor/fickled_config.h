@@ -30,6 +30,7 @@ typedef struct {
     fsync_policy_t fsync;
     char requirepass[256];
     uint32_t maxclients;
+    bool protected_mode;    /* no password: refuse non-loopback peers */
     uint32_t timeout_s;
     int log_level;
     char log_file[4096];

@@ -183,12 +183,13 @@ static void reload(supervisor_t *sv)
         sv->cfg.maxclients = next.maxclients;
         sv->cfg.timeout_s = next.timeout_s;
         sv->cfg.max_output = next.max_output;
+        sv->cfg.protected_mode = next.protected_mode;
         memcpy(sv->cfg.requirepass, next.requirepass, sizeof(next.requirepass));
         sv->cfg.log_level = next.log_level;
         log_set_level(next.log_level);
         supervisor_publish_settings(sv);
-        log_msg(LOG_NOTICE, "SIGHUP: log reopened; maxclients, timeout, max-output, requirepass and log-level "
-                            "reloaded (other options need a restart)");
+        log_msg(LOG_NOTICE, "SIGHUP: log reopened; maxclients, timeout, max-output, protected-mode, requirepass "
+                            "and log-level reloaded (other options need a restart)");
     }
     signal_workers(sv, SIGHUP);
 }

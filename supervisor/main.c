@@ -90,11 +90,21 @@ static void build_worker_confs(supervisor_t *sv)
     }
 }
 
+/* Owner-only, like every file fickled makes; an older file's mode is
+ * tightened too (O_CREAT keeps it). */
 static int write_pidfile(const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-        log_msg(LOG_ERR, "cannot write the pid file %s: %s", path, strerror(errno));
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, buf, (size_t)n) == n;
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = false;
+        e = errno;
+    }
+    if (!ok) {
+        log_msg(LOG_ERR, "cannot write the pid file %s: %s", path, strerror(e));
         return -1;
     }
     return 0;
@@ -204,7 +214,8 @@ void supervisor_publish_settings(supervisor_t *sv)
 {
     runtime_settings_t s = {.maxclients = sv->cfg.maxclients,
                             .timeout_s = sv->cfg.timeout_s,
-                            .max_output = sv->cfg.max_output};
+                            .max_output = sv->cfg.max_output,
+                            .protected_mode = sv->cfg.protected_mode};
     snprintf(s.requirepass, sizeof(s.requirepass), "%s", sv->cfg.requirepass);
     runtime_settings_write(sv->rt, &s);
 }

@@ -259,6 +259,54 @@ size_t fk_children(const fk_server_t *s, pid_t *pids, size_t max)
     return n;
 }
 
+long fk_info_field(const fk_server_t *s, const char *section, const char *field)
+{
+    fk_conn_t *c = fk_connect(s->resp_port);
+    long v = c ? fk_info_field_on(c, section, field) : -1;
+    fk_close(c);
+    return v;
+}
+
+long fk_info_field_on(fk_conn_t *c, const char *section, const char *field)
+{
+    char line[64], key[128];
+    snprintf(line, sizeof(line), "INFO %s", section);
+    snprintf(key, sizeof(key), "\n%s:", field);
+    rv_t *r = fk_cmd(c, line);
+    const char *p = r && r->type == RV_BULK ? strstr(r->s, key) : NULL;
+    long v = p ? strtol(p + strlen(key), NULL, 10) : -1;
+    rv_free(r);
+    return v;
+}
+
+long fk_proc_kb(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t flen = strlen(field);
+    long kb = -1;
+    while (kb < 0 && fgets(line, sizeof(line), f))
+        if (strncmp(line, field, flen) == 0 && line[flen] == ':')
+            kb = strtol(line + flen + 1, NULL, 10);
+    fclose(f);
+    return kb;
+}
+
+long fk_children_kb(const fk_server_t *s, const char *field)
+{
+    pid_t pids[64];
+    size_t n = fk_children(s, pids, 64);
+    long sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        long kb = fk_proc_kb(pids[i], field);
+        sum += kb > 0 ? kb : 0;
+    }
+    return sum;
+}
+
 bool fk_log_has(const fk_server_t *s, const char *text, int ms)
 {
     for (int waited = 0;; waited += 50) {
@@ -288,13 +336,14 @@ int fk_run_suite(Suite *s)
 
 /* ---- RESP client ------------------------------------------------------------- */
 
-fk_conn_t *fk_connect(uint16_t port)
+int fk_socket_to(const char *ipv4, uint16_t port)
 {
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    if (inet_pton(AF_INET, ipv4, &sa.sin_addr) != 1)
+        return -1;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return NULL;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        return -1;
     struct timeval tv = {10, 0};
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -302,8 +351,21 @@ fk_conn_t *fk_connect(uint16_t port)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         close(fd);
-        return NULL;
+        return -1;
     }
+    return fd;
+}
+
+fk_conn_t *fk_connect(uint16_t port)
+{
+    return fk_connect_addr("127.0.0.1", port);
+}
+
+fk_conn_t *fk_connect_addr(const char *ipv4, uint16_t port)
+{
+    int fd = fk_socket_to(ipv4, port);
+    if (fd < 0)
+        return NULL;
     fk_conn_t *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         close(fd);

@@ -47,6 +47,22 @@ int fk_run(const char *const *args, char *errbuf, size_t errlen);
 /* Pids of the server's children (workers), up to max. */
 size_t fk_children(const fk_server_t *s, pid_t *pids, size_t max);
 
+/* A numeric field of INFO section (e.g. "stats", "clients_closed_for_limits")
+ * over a new RESP connection; -1 if absent or the server does not answer. */
+long fk_info_field(const fk_server_t *s, const char *section, const char *field);
+/* The same over an open connection (fk_conn_t is declared below). */
+struct fk_conn;
+long fk_info_field_on(struct fk_conn *c, const char *section, const char *field);
+
+/* A "Field: N kB" line of /proc/<pid>/status (field "VmRSS", "RssAnon"...)
+ * in KiB; -1 if the process or the field is missing. */
+long fk_proc_kb(pid_t pid, const char *field);
+
+/* fk_proc_kb summed over the server's children (workers and persister).
+ * "RssAnon" is their private memory: buffers, heaps; "VmRSS" adds the
+ * shared region pages they touched. */
+long fk_children_kb(const fk_server_t *s, const char *field);
+
 /* True if the log contains text (waits up to ms for it to appear). */
 bool fk_log_has(const fk_server_t *s, const char *text, int ms);
 
@@ -67,7 +83,7 @@ typedef struct rv {
     struct rv *elems;
 } rv_t;
 
-typedef struct {
+typedef struct fk_conn {
     int fd;
     char buf[65536];
     size_t start, end;
@@ -75,6 +91,11 @@ typedef struct {
 
 /* Connects to 127.0.0.1:port with 10 s I/O timeouts. NULL on failure. */
 fk_conn_t *fk_connect(uint16_t port);
+/* The same to an IPv4 address given as text. */
+fk_conn_t *fk_connect_addr(const char *ipv4, uint16_t port);
+/* A connected TCP socket (same timeouts, TCP_NODELAY), or -1: for tests
+ * that hold many connections or speak raw bytes. */
+int fk_socket_to(const char *ipv4, uint16_t port);
 void fk_close(fk_conn_t *c);
 
 /* Sends one request (argv with explicit lengths). Returns 0 or -1. */

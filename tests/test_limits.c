@@ -28,18 +28,6 @@ static void teardown(void)
     memset(&srv, 0, sizeof(srv));
 }
 
-static long info_field(const char *field)
-{
-    fk_conn_t *c = fk_connect(srv.resp_port);
-    rv_t *r = fk_cmd(c, "INFO stats");
-    ck_assert(r && r->type == RV_BULK);
-    const char *p = strstr(r->s, field);
-    long v = p ? strtol(p + strlen(field) + 1, NULL, 10) : -1;
-    rv_free(r);
-    fk_close(c);
-    return v;
-}
-
 START_TEST(key_and_value_size)
 {
     const char *extra[] = {"--max-value-size", "1k", NULL};
@@ -126,7 +114,7 @@ START_TEST(request_size_and_bad_framing_close)
     char b;
     ck_assert_int_le(read(fd, &b, 1), 0);
     close(fd);
-    ck_assert_int_ge(info_field("clients_closed_for_limits"), 3);
+    ck_assert_int_ge(fk_info_field(&srv, "stats", "clients_closed_for_limits"), 3);
 }
 END_TEST
 
@@ -177,8 +165,8 @@ START_TEST(output_limit_closes_non_reading_client)
     for (int i = 0; i < 2000; i++)
         if (fk_send_raw(hog, get, sizeof(get) - 1) != 0)
             break; /* the server closed it already */
-    ck_assert(fk_closed(hog, 5000) || info_field("clients_closed_for_limits") >= 1);
-    ck_assert_int_ge(info_field("clients_closed_for_limits"), 1);
+    ck_assert(fk_closed(hog, 5000) || fk_info_field(&srv, "stats", "clients_closed_for_limits") >= 1);
+    ck_assert_int_ge(fk_info_field(&srv, "stats", "clients_closed_for_limits"), 1);
     fk_expect_status(c, "PING", "PONG");
     fk_close(hog);
     fk_close(c);
