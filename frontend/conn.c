@@ -123,8 +123,9 @@ proto_result_t conn_pump(conn_t *c, struct evbuffer *in, struct evbuffer *out, s
             }
         } else {
             res = p->run(c, &cmd, out);
-            if (cmd_info(cmd.id) & CMD_I_WRITE)
+            if ((cmd_info(cmd.id) & CMD_I_WRITE) && !c->queued)
                 c->wrote = true;
+            c->queued = false;
         }
         evbuffer_drain(in, r.consumed); /* operands pointed into these bytes */
         if (res == PROTO_CLOSE)
