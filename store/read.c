@@ -44,6 +44,17 @@ bool read_pass_stale(const struct store *st, bool locked)
     return !locked && atomic_load_explicit(&st->hdr->seq, memory_order_relaxed) != st->read_seq;
 }
 
+/* Copies v's value (bounds checked by item_load) to the end of b. False
+ * if out of memory. */
+static bool append_value(store_buf_t *b, const iview_t *v)
+{
+    if (!store_buf_reserve(b, v->vlen ? v->vlen : 1))
+        return false;
+    memcpy(b->data + b->len, v->val, v->vlen);
+    b->len += v->vlen;
+    return true;
+}
+
 typedef struct {
     const void *key;
     size_t klen;
@@ -64,10 +75,8 @@ static int get_pass(struct store *st, void *arg, bool locked)
         return STORE_NOT_FOUND;
     if (c->val) {
         c->val->len = 0;
-        if (!store_buf_reserve(c->val, v.vlen ? v.vlen : 1))
+        if (!append_value(c->val, &v))
             return store_fail(STORE_NOMEM, "out of process memory for a %u-byte value", v.vlen);
-        memcpy(c->val->data, v.val, v.vlen);
-        c->val->len = v.vlen;
     }
     if (c->meta) {
         c->meta->version = v.version;
@@ -111,10 +120,8 @@ static int mget_pass(struct store *st, void *arg, bool locked)
         c->rows[i] = (store_mget_row_t){c->vals->len, 0, rc != 0 && !item_expired(&v, c->now)};
         if (!c->rows[i].found)
             continue;
-        if (!store_buf_reserve(c->vals, v.vlen ? v.vlen : 1))
+        if (!append_value(c->vals, &v))
             return store_fail(STORE_NOMEM, "out of process memory for a %u-byte value", v.vlen);
-        memcpy(c->vals->data + c->vals->len, v.val, v.vlen);
-        c->vals->len += v.vlen;
         c->rows[i].len = v.vlen;
     }
     return STORE_OK;

@@ -185,13 +185,20 @@ END_TEST
 
 /* A section's reads see its own writes; many changes are one LSN and one
  * record; a read-only section writes none. */
+/* A region with a 1 MiB change ring (values up to 64 KiB). */
+static store_t *ring_region(tu_region_t *r, const char *tag)
+{
+    store_t *s = NULL;
+    tu_path(r->path, sizeof(r->path), tag);
+    store_options_t o = {.size = 8u << 20, .max_value_size = 64u << 10, .ring_size = 1u << 20};
+    ck_assert_int_eq(store_create(r->path, &o, &s), STORE_OK);
+    return r->st = s;
+}
+
 START_TEST(section_reads_and_one_record)
 {
-    store_t *rst = NULL;
     tu_region_t r2;
-    tu_path(r2.path, sizeof(r2.path), "watchring");
-    store_options_t o = {.size = 8u << 20, .max_value_size = 64u << 10, .ring_size = 1u << 20};
-    ck_assert_int_eq(store_create(r2.path, &o, &rst), STORE_OK);
+    store_t *rst = ring_region(&r2, "watchring");
     store_ring_stats_t before, after;
     uint64_t lsn = store_last_lsn(rst);
     ck_assert_int_eq(store_write_lock(rst), STORE_OK);
@@ -223,8 +230,7 @@ START_TEST(section_reads_and_one_record)
     store_ring_stats(rst, &after);
     ck_assert_uint_eq(after.commit, before.commit); /* a read-only section logs nothing */
     ck_assert_uint_eq(store_last_lsn(rst), lsn + 1);
-    store_close(rst);
-    store_unlink(r2.path);
+    tu_ck_destroy(&r2);
 }
 END_TEST
 
@@ -232,11 +238,8 @@ END_TEST
  * section ends. */
 START_TEST(write_error_records_lack_of_room)
 {
-    store_t *rst = NULL;
     tu_region_t r2;
-    tu_path(r2.path, sizeof(r2.path), "watchbig");
-    store_options_t o = {.size = 8u << 20, .max_value_size = 64u << 10, .ring_size = 1u << 20};
-    ck_assert_int_eq(store_create(r2.path, &o, &rst), STORE_OK);
+    store_t *rst = ring_region(&r2, "watchbig");
     static char val[60000];
     ck_assert_int_eq(store_write_lock(rst), STORE_OK);
     store_put_opts_t nx = {.flags = STORE_PUT_NX};
@@ -257,9 +260,7 @@ START_TEST(write_error_records_lack_of_room)
     store_write_abort(rst);
     ck_assert_int_eq(store_write_error(rst), STORE_OK);
     ck_assert_int_eq(store_exists(rst, "a", 1), STORE_NOT_FOUND);
-    ck_assert_int_eq(store_check(rst, NULL, 0), STORE_OK);
-    store_close(rst);
-    store_unlink(r2.path);
+    tu_ck_destroy(&r2);
 }
 END_TEST
 
