@@ -49,12 +49,13 @@ bool resp_multi_queues(const resp_txn_t *t, const cmd_t *cmd);
  * Returns 0, or -1 if the reply could not be built. */
 int resp_multi_queue(resp_txn_t *t, const cmd_t *cmd, struct evbuffer *out);
 
-/* A request that did not parse while c is inside MULTI: unknown commands
- * and wrong arities abort the transaction (as Redis rejects them before
- * queuing); other errors Redis finds only when it runs the command, so
- * they are queued and come back inside EXEC's reply. Returns true if it
- * handled the error (and wrote any reply), false if not inside MULTI. */
-bool resp_multi_reject(resp_txn_t *t, const char *msg, struct evbuffer *out);
+/* A request that did not parse while c is inside MULTI. The command
+ * table's errors (table_error: unknown command, wrong arity) and fatal
+ * ones are answered now and abort the transaction, as Redis rejects them
+ * before queuing; other errors Redis finds only when it runs the command,
+ * so they are queued and come back inside EXEC's reply. Returns true if
+ * it handled the error (and wrote the reply), false if not inside MULTI. */
+bool resp_multi_reject(resp_txn_t *t, const char *msg, bool table_error, bool fatal, struct evbuffer *out);
 
 /* Marks the transaction in progress (if any) as failed: EXEC aborts. */
 void resp_multi_fail(resp_txn_t *t);

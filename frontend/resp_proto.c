@@ -61,7 +61,8 @@ static proto_result_t resp_pump_run(conn_t *c, const cmd_t *cmd, struct evbuffer
 static void resp_pump_reject(conn_t *c, const cmd_t *cmd, const cmd_parse_t *r, struct evbuffer *out)
 {
     (void)cmd;
-    if (!resp_multi_reject(&((resp_state_t *)c->pstate)->txn, r->msg, out))
+    resp_state_t *s = c->pstate;
+    if (!resp_multi_reject(&s->txn, r->msg, s->p.table_error, r->fatal, out))
         resp_reply_error(out, r->msg);
 }
 

@@ -157,9 +157,18 @@ START_TEST(queuing_errors)
         {1, "EXEC", "-ERR EXEC without MULTI", 0},
         /* Commands fickle runs only outside a transaction. */
         {1, "MULTI", "+OK", RC_FICKLE},
-        {1, "FLUSHALL", "-ERR Command not allowed inside a transaction ('flushall' runs only outside MULTI in "
-                        "fickle)", RC_FICKLE},
+        {1, "FLUSHALL", "-ERR Command not allowed inside a transaction", RC_FICKLE},
         {1, "EXEC", EXECABORT, RC_FICKLE},
+        {1, "MULTI", "+OK", 0},
+        {1, "SAVE", "-ERR Command not allowed inside a transaction", 0},
+        {1, "EXEC", EXECABORT, 0},
+        /* Arity errors Redis finds only when it runs the command: queued. */
+        {1, "MULTI", "+OK", 0},
+        {1, "MSET a b c", "+QUEUED", 0},
+        {1, "PING a b", "+QUEUED", 0},
+        {1, "SET k v EX", "+QUEUED", 0},
+        {1, "EXEC", "[-ERR wrong number of arguments for 'mset' command, "
+                    "-ERR wrong number of arguments for 'ping' command, -ERR syntax error]", 0},
     };
     RUN2(steps);
 }
