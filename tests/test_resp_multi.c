@@ -305,6 +305,52 @@ START_TEST(watched_key_expires)
 }
 END_TEST
 
+/* The queue and the watch list are capped (frontend/resp_multi.h). */
+START_TEST(queue_and_watch_limits)
+{
+    enum { MAXQ = 100000 };
+    static const char ping[] = "*1\r\n$4\r\nPING\r\n";
+    size_t plen = sizeof(ping) - 1;
+    char *buf = malloc(MAXQ * plen);
+    ck_assert_ptr_nonnull(buf);
+    for (size_t i = 0; i < MAXQ; i++)
+        memcpy(buf + i * plen, ping, plen);
+    fk_expect_status(rc.fk, "MULTI", "OK");
+    ck_assert_int_eq(fk_send_raw(rc.fk, buf, MAXQ * plen), 0);
+    free(buf);
+    for (size_t i = 0; i < MAXQ; i++) {
+        rv_t *r = fk_read(rc.fk);
+        ck_assert_msg(r && r->type == RV_STATUS && strcmp(r->s, "QUEUED") == 0, "reply %zu", i);
+        rv_free(r);
+    }
+    fk_expect_error(rc.fk, "PING", "ERR transaction too long: at most 100000 commands");
+    fk_expect_error(rc.fk, "EXEC", "EXECABORT");
+
+    size_t n = 100001;
+    const char **argv = malloc((n + 1) * sizeof(*argv));
+    size_t *lens = malloc((n + 1) * sizeof(*lens));
+    ck_assert(argv && lens);
+    argv[0] = "WATCH";
+    lens[0] = 5;
+    for (size_t i = 1; i <= n; i++) {
+        argv[i] = "w";
+        lens[i] = 1;
+    }
+    ck_assert_int_eq(fk_send(rc.fk, (int)(n + 1), argv, lens), 0);
+    free(argv);
+    free(lens);
+    rv_t *r = fk_read(rc.fk);
+    ck_assert(r && r->type == RV_ERROR && strncmp(r->s, "ERR too many watched keys", 25) == 0);
+    rv_free(r);
+    /* Nothing of the refused WATCH is watched. */
+    fk_expect_status(rc.fk, "SET w 1", "OK");
+    fk_expect_status(rc.fk, "MULTI", "OK");
+    r = fk_cmd(rc.fk, "EXEC");
+    ck_assert(r && r->type == RV_ARRAY && r->n == 0);
+    rv_free(r);
+}
+END_TEST
+
 /* ---- isolation across workers --------------------------------------------------------- */
 
 enum { NACCT = 8, START_BALANCE = 1000 };
@@ -717,6 +763,7 @@ static Suite *suite(void)
     tcase_add_test(tc, watch_other_client_changes);
     tcase_add_test(tc, unwatch_discard_and_many_keys);
     tcase_add_test(tc, watched_key_expires);
+    tcase_add_test(tc, queue_and_watch_limits);
     suite_add_tcase(s, tc);
     TCase *iso = tcase_create("isolation_and_crashes");
     tcase_add_checked_fixture(iso, NULL, crash_teardown);
