@@ -255,7 +255,7 @@ static store_err_t finish_op(store_t *st, store_err_t err, uint64_t mark, size_t
 }
 
 static store_err_t put_locked(store_t *st, const void *key, size_t klen, const void *val, size_t vlen,
-                             const store_put_opts_t *opt, store_meta_t *meta)
+                              const store_put_opts_t *opt, store_meta_t *meta)
 {
     static const store_put_opts_t defaults;
     opt = opt ? opt : &defaults;
