@@ -158,10 +158,11 @@ proto_result_t conn_pump(conn_t *c, struct evbuffer *in, struct evbuffer *out, s
         } else {
             bool was_authed = c->authed;
             res = p->run(c, &cmd, out);
-            if (cmd_info(cmd.id) & CMD_I_WRITE)
+            if ((cmd_info(cmd.id) & CMD_I_WRITE) && !c->queued)
                 c->wrote = true;
             if (c->authed != was_authed)
                 bufferevent_setwatermark(c->bev, EV_READ, 0, read_limit(c));
+            c->queued = false;
         }
         evbuffer_drain(in, r.consumed); /* operands pointed into these bytes */
         if (res == PROTO_CLOSE)

@@ -54,6 +54,7 @@ struct conn {
     bool authed;
     bool closing;        /* closes once the output is flushed */
     bool wrote;          /* ran a write command in this read (conn_pump) */
+    bool queued;         /* the protocol only queued the request (MULTI): it wrote nothing yet */
     /* --fsync always: replies to a batch that wrote wait here, and input
      * waits unread, until the durable LSN reaches wait_lsn (group commit:
      * one fsync releases every parked connection it covers). */

@@ -33,6 +33,8 @@ frontend_libfickle_frontend_a_SOURCES = \
 	frontend/resp_exec.c \
 	frontend/resp_exec_server.c \
 	frontend/resp_proto.c \
+	frontend/resp_multi.h \
+	frontend/resp_multi.c \
 	frontend/native_exec.c \
 	frontend/proto.h \
 	frontend/conn.h \

@@ -66,14 +66,32 @@ size_t ops_format_ld(long double v, char *buf, size_t len)
     return (size_t)n;
 }
 
-/* Runs fn under one writer critical section. */
+ops_status_t ops_begin(store_t *st, ops_section_t *s)
+{
+    s->own = !store_in_write(st);
+    return s->own ? ops_from_store(store_write_lock(st)) : OPS_OK;
+}
+
+void ops_end(store_t *st, const ops_section_t *s, bool undo)
+{
+    if (!s->own)
+        return;
+    if (undo)
+        store_write_abort(st);
+    else
+        store_write_unlock(st);
+}
+
+/* Runs stmt, a single-change command (its failed change undid itself),
+ * under one writer critical section. */
 #define LOCKED(st, stmt)                                                                                     \
     do {                                                                                                     \
-        store_err_t lk_ = store_write_lock(st);                                                              \
-        if (lk_ != STORE_OK)                                                                                 \
-            return ops_from_store(lk_);                                                                      \
+        ops_section_t sec_;                                                                                  \
+        ops_status_t lk_ = ops_begin(st, &sec_);                                                             \
+        if (lk_ != OPS_OK)                                                                                   \
+            return lk_;                                                                                      \
         ops_status_t rc_ = (stmt);                                                                           \
-        store_write_unlock(st);                                                                              \
+        ops_end(st, &sec_, false);                                                                           \
         return rc_;                                                                                          \
     } while (0)
 
@@ -231,7 +249,7 @@ static ops_status_t do_set_locked(store_t *st, const void *key, size_t klen, con
 ops_status_t ops_set(store_t *st, const void *key, size_t klen, const void *val, size_t vlen, const ops_set_t *o,
                      store_buf_t *old, bool *had_old)
 {
-    if (old == NULL) { /* the common SET: one put, its own critical section */
+    if (old == NULL && !store_in_write(st)) { /* the common SET: one put, its own critical section */
         store_put_opts_t opt = {.flags = o->flags, .expiry_ms = o->expiry_ms};
         store_err_t err = store_put(st, key, klen, val, vlen, &opt, NULL);
         return err == STORE_EXISTS || err == STORE_NOT_FOUND ? OPS_NIL : ops_from_store(err);
@@ -271,6 +289,11 @@ ops_status_t ops_getex(store_t *st, const void *key, size_t klen, int64_t expiry
  * change, as a transaction will be. */
 static ops_status_t do_mset_locked(store_t *st, const ops_pair_t *pairs, size_t n, bool nx, uint64_t *version)
 {
+    /* Sizes first: after that only a lack of room can stop a put half-way
+     * (what store_write_error() reports to an enclosing EXEC). */
+    for (size_t i = 0; i < n; i++)
+        if (pairs[i].klen > STORE_MAX_KEY || pairs[i].vlen > store_max_value(st))
+            return OPS_TOO_BIG;
     if (nx)
         for (size_t i = 0; i < n; i++)
             if (store_get_locked(st, pairs[i].key, pairs[i].klen, NULL, NULL) == STORE_OK)
@@ -290,15 +313,13 @@ static ops_status_t do_mset_locked(store_t *st, const ops_pair_t *pairs, size_t 
 
 ops_status_t ops_mset(store_t *st, const ops_pair_t *pairs, size_t n, bool nx, uint64_t *version)
 {
-    store_err_t lk = store_write_lock(st);
-    if (lk != STORE_OK)
-        return ops_from_store(lk);
-    ops_status_t rc = do_mset_locked(st, pairs, n, nx, version);
+    ops_section_t sec;
+    ops_status_t rc = ops_begin(st, &sec);
+    if (rc != OPS_OK)
+        return rc;
+    rc = do_mset_locked(st, pairs, n, nx, version);
     /* All or nothing: a put that failed half-way undoes the ones before. */
-    if (rc == OPS_OK || rc == OPS_NIL)
-        store_write_unlock(st);
-    else
-        store_write_abort(st);
+    ops_end(st, &sec, rc != OPS_OK && rc != OPS_NIL);
     return rc;
 }
 
@@ -326,14 +347,13 @@ static ops_status_t do_rename_locked(store_t *st, const void *src, size_t slen, 
 
 ops_status_t ops_rename(store_t *st, const void *src, size_t slen, const void *dst, size_t dlen, bool nx)
 {
-    store_err_t lk = store_write_lock(st);
-    if (lk != STORE_OK)
-        return ops_from_store(lk);
-    ops_status_t rc = do_rename_locked(st, src, slen, dst, dlen, nx);
-    if (rc == OPS_OK || rc == OPS_NIL || rc == OPS_NO_SUCH_KEY)
-        store_write_unlock(st);
-    else
-        store_write_abort(st); /* the put stood but the delete failed: undo both */
+    ops_section_t sec;
+    ops_status_t rc = ops_begin(st, &sec);
+    if (rc != OPS_OK)
+        return rc;
+    rc = do_rename_locked(st, src, slen, dst, dlen, nx);
+    /* The put stood but the delete failed: undo both. */
+    ops_end(st, &sec, rc != OPS_OK && rc != OPS_NIL && rc != OPS_NO_SUCH_KEY);
     return rc;
 }
 

@@ -33,6 +33,22 @@ typedef enum {
     OPS_INTERNAL,     /* store failure: store_error_detail() says what */
 } ops_status_t;
 
+/* A command's critical section. Alone, a command opens its own
+ * (store_write_lock) and ends it (unlock, or abort to undo a half-done
+ * change). Inside EXEC the caller already holds the section for the whole
+ * transaction: begin and end then do nothing, the command's reads see the
+ * transaction's earlier writes, and the only failures that would have
+ * needed an undo (no room, memory, ring) are kept by the store
+ * (store_write_error), so EXEC undoes the whole transaction instead. */
+typedef struct {
+    bool own; /* this command opened the section */
+} ops_section_t;
+
+/* OPS_OK, or the status for a failure to take the mutex. */
+ops_status_t ops_begin(store_t *st, ops_section_t *s);
+/* Commits (undo false) or undoes the command's section if it owns it. */
+void ops_end(store_t *st, const ops_section_t *s, bool undo);
+
 bool ops_parse_double(const char *s, size_t len, long double *out);
 /* Formats like Redis's INCRBYFLOAT: shortest human-friendly decimal. */
 size_t ops_format_ld(long double v, char *buf, size_t len);

@@ -479,6 +479,7 @@ static const resp_entry_t *subcommand(resp_parser_t *p, const resp_entry_t *e, c
 cmd_parse_t resp_decode(resp_parser_t *p, cmd_arg_t *w, size_t n, cmd_t *cmd)
 {
     *cmd = (cmd_t){.proto = CMD_PROTO_RESP, .limit = CMD_NO_LIMIT};
+    p->table_error = true; /* until the table accepted the request */
     const resp_entry_t *e = n ? lookup(commands, NELEM(commands), "", &w[0]) : NULL;
     if (!e)
         return n ? unknown_command(p, w, n) : reject(p, "ERR empty command");
@@ -493,6 +494,7 @@ cmd_parse_t resp_decode(resp_parser_t *p, cmd_arg_t *w, size_t n, cmd_t *cmd)
             return arity_error(p, e->name);
         skip = 2;
     }
+    p->table_error = false;
     cmd->id = e->id;
     if (!e->decode) {
         operands(cmd, w, n, skip);

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "frontend/resp_exec.h"
@@ -71,10 +72,12 @@ static int do_set(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 static int do_del(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 {
     store_t *st = exec_store(c);
-    store_err_t err = store_write_lock(st);
-    if (err != STORE_OK)
-        return resp_reply_ops_error(out, st, ops_from_store(err));
+    ops_section_t sec;
+    ops_status_t lk = ops_begin(st, &sec);
+    if (lk != OPS_OK)
+        return resp_reply_ops_error(out, st, lk);
     int64_t n = 0;
+    store_err_t err = STORE_OK;
     for (size_t i = 0; i < cmd->argc; i++) {
         err = store_delete_locked(st, arg(cmd, i)->ptr, arg(cmd, i)->len);
         if (err == STORE_OK)
@@ -82,12 +85,9 @@ static int do_del(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
         else if (err != STORE_NOT_FOUND)
             break;
     }
-    if (err != STORE_OK && err != STORE_NOT_FOUND) {
-        store_write_abort(st);
-        return resp_reply_ops_error(out, st, ops_from_store(err));
-    }
-    store_write_unlock(st);
-    return resp_reply_int(out, n);
+    bool failed = err != STORE_OK && err != STORE_NOT_FOUND;
+    ops_end(st, &sec, failed);
+    return failed ? resp_reply_ops_error(out, st, ops_from_store(err)) : resp_reply_int(out, n);
 }
 
 static int do_exists(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
@@ -116,18 +116,29 @@ static int do_incrbyfloat(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
     return rc == OPS_OK ? resp_reply_bulk(out, buf, n) : resp_reply_ops_error(out, exec_store(c), rc);
 }
 
+/* MGET: every key read in one consistent view (store_mget), so a reader
+ * never sees half of a transaction that changed several of them. */
 static int do_mget(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 {
     store_buf_t *v = &exec_scratch(c)->val;
-    if (resp_reply_array(out, cmd->argc) != 0)
-        return -1;
-    for (size_t i = 0; i < cmd->argc; i++) {
-        store_err_t err = store_get(exec_store(c), arg(cmd, i)->ptr, arg(cmd, i)->len, v, NULL);
-        /* MGET never fails as a whole: an unreadable key reads as missing. */
-        if ((err == STORE_OK ? resp_reply_bulk(out, v->data, v->len) : resp_reply_null(out)) != 0)
-            return -1;
+    size_t n = cmd->argc;
+    store_key_t *keys = malloc(n * sizeof(*keys));
+    store_mget_row_t *rows = malloc(n * sizeof(*rows));
+    int rc = -1;
+    if (keys && rows) {
+        for (size_t i = 0; i < n; i++)
+            keys[i] = (store_key_t){arg(cmd, i)->ptr, arg(cmd, i)->len};
+        store_err_t err = store_mget(exec_store(c), keys, n, v, rows);
+        if (err != STORE_OK)
+            rc = resp_reply_ops_error(out, exec_store(c), ops_from_store(err));
+        else
+            rc = resp_reply_array(out, n);
+        for (size_t i = 0; err == STORE_OK && rc == 0 && i < n; i++)
+            rc = rows[i].found ? resp_reply_bulk(out, v->data + rows[i].off, rows[i].len) : resp_reply_null(out);
     }
-    return 0;
+    free(keys);
+    free(rows);
+    return rc;
 }
 
 static int do_mset(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
@@ -211,6 +222,16 @@ static int do_strlen_getrange(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
     return resp_reply_bulk(out, v->data + from, to > from ? to - from : 0);
 }
 
+/* Ends the section of a command that changed one key's expiry or not
+ * (EXPIRE, PERSIST) and replies 1 or 0, or the error. */
+static int end_flag_change(store_t *st, const ops_section_t *sec, store_err_t err, bool applied,
+                           struct evbuffer *out)
+{
+    bool failed = err != STORE_OK && err != STORE_NOT_FOUND;
+    ops_end(st, sec, failed);
+    return failed ? resp_reply_ops_error(out, st, ops_from_store(err)) : resp_reply_int(out, applied);
+}
+
 /* EXPIRE family with NX/XX/GT/LT: read and change under one lock. A key
  * without expiry counts as expiring never (infinite) for GT and LT. */
 static int do_expire(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
@@ -218,12 +239,13 @@ static int do_expire(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
     store_t *st = exec_store(c);
     uint64_t at;
     bool future = exec_abs_expiry(st, cmd, &at);
-    store_err_t err = store_write_lock(st);
-    if (err != STORE_OK)
-        return resp_reply_ops_error(out, st, ops_from_store(err));
+    ops_section_t sec;
+    ops_status_t lk = ops_begin(st, &sec);
+    if (lk != OPS_OK)
+        return resp_reply_ops_error(out, st, lk);
     store_meta_t m;
     const cmd_arg_t *k = arg(cmd, 0);
-    err = store_get_locked(st, k->ptr, k->len, NULL, &m);
+    store_err_t err = store_get_locked(st, k->ptr, k->len, NULL, &m);
     bool apply = err == STORE_OK;
     uint32_t f = cmd->flags;
     if (apply && (((f & CMD_F_NX) && m.expiry_ms) || ((f & CMD_F_XX) && !m.expiry_ms) ||
@@ -232,12 +254,7 @@ static int do_expire(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
         apply = false;
     if (apply)
         err = future ? store_expire_locked(st, k->ptr, k->len, at) : store_delete_locked(st, k->ptr, k->len);
-    if (err != STORE_OK && err != STORE_NOT_FOUND) {
-        store_write_abort(st);
-        return resp_reply_ops_error(out, st, ops_from_store(err));
-    }
-    store_write_unlock(st);
-    return resp_reply_int(out, apply);
+    return end_flag_change(st, &sec, err, apply, out);
 }
 
 static int do_ttl(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
@@ -259,20 +276,16 @@ static int do_ttl(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 static int do_persist(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 {
     store_t *st = exec_store(c);
-    store_err_t err = store_write_lock(st);
-    if (err != STORE_OK)
-        return resp_reply_ops_error(out, st, ops_from_store(err));
+    ops_section_t sec;
+    ops_status_t lk = ops_begin(st, &sec);
+    if (lk != OPS_OK)
+        return resp_reply_ops_error(out, st, lk);
     store_meta_t m;
-    err = store_get_locked(st, arg(cmd, 0)->ptr, arg(cmd, 0)->len, NULL, &m);
+    store_err_t err = store_get_locked(st, arg(cmd, 0)->ptr, arg(cmd, 0)->len, NULL, &m);
     bool apply = err == STORE_OK && m.expiry_ms != 0;
     if (apply)
         err = store_expire_locked(st, arg(cmd, 0)->ptr, arg(cmd, 0)->len, 0);
-    if (err != STORE_OK && err != STORE_NOT_FOUND) {
-        store_write_abort(st);
-        return resp_reply_ops_error(out, st, ops_from_store(err));
-    }
-    store_write_unlock(st);
-    return resp_reply_int(out, apply);
+    return end_flag_change(st, &sec, err, apply, out);
 }
 
 static int do_rename(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
@@ -376,15 +389,13 @@ static int do_rcount(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
     return err == STORE_OK ? resp_reply_int(out, (int64_t)n) : resp_reply_ops_error(out, exec_store(c), ops_from_store(err));
 }
 
-static int unsupported(const cmd_t *cmd, struct evbuffer *out)
-{
-    return resp_reply_errorf(out, "ERR '%s' is not supported by this version of fickle (transactions are planned)",
-                             cmd_name(cmd->id));
-}
-
 proto_result_t resp_exec(conn_t *c, resp_state_t *s, const cmd_t *cmd, struct evbuffer *out)
 {
     int rc;
+    if (resp_multi_queues(&s->txn, cmd)) {
+        c->queued = true; /* no durability wait for QUEUED: EXEC has its own */
+        return resp_multi_queue(&s->txn, cmd, out) == 0 ? PROTO_CONTINUE : PROTO_CLOSE;
+    }
     exec_count_command(c);
     switch (cmd->id) {
     case CMD_GET: rc = do_get(c, cmd, out); break;
@@ -416,7 +427,7 @@ proto_result_t resp_exec(conn_t *c, resp_state_t *s, const cmd_t *cmd, struct ev
     case CMD_EXEC:
     case CMD_DISCARD:
     case CMD_WATCH:
-    case CMD_UNWATCH: rc = unsupported(cmd, out); break;
+    case CMD_UNWATCH: rc = resp_multi_command(c, s, cmd, out); break;
     default: rc = resp_exec_server(c, s, cmd, out); break;
     }
     return rc == 0 ? PROTO_CONTINUE : PROTO_CLOSE;

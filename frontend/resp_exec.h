@@ -10,11 +10,12 @@
 
 #include "frontend/conn.h"
 #include "frontend/exec.h"
+#include "frontend/resp_multi.h"
 #include "frontend/resp_parse.h"
 
 #define RESP_CLIENT_NAME_MAX 128
 
-typedef struct {
+typedef struct resp_state {
     resp_parser_t p;
     size_t want;             /* bytes to buffer before parsing again */
     char name[RESP_CLIENT_NAME_MAX + 1];
@@ -23,6 +24,7 @@ typedef struct {
      * back the cursor it was given (the usual case), in O(log n). */
     uint64_t scan_cursor;
     store_buf_t scan_key;
+    resp_txn_t txn; /* MULTI ... EXEC */
 } resp_state_t;
 
 /* Runs cmd (authorised already) and appends its reply. PROTO_CLOSE after

@@ -62,6 +62,12 @@ typedef struct {
     /* Set by the caller while the connection must authenticate: requests
      * are then limited to 10 arguments of 16 KiB, as in Redis. */
     bool unauth;
+    /* Set by the parser: the last CMD_PARSE_ERROR came from the command
+     * table (unknown command or subcommand, wrong arity against the
+     * table's). Redis finds those before queuing a command after MULTI
+     * and discards the transaction; other errors it finds when EXEC runs
+     * the command. */
+    bool table_error;
 
     int state;          /* where the request in progress stands */
     bool failed;        /* a fatal error happened; every call repeats it */

@@ -31,6 +31,7 @@ static void resp_state_free(void *arg)
     resp_state_t *s = arg;
     resp_parser_free(&s->p);
     store_buf_free(&s->scan_key);
+    resp_multi_free(&s->txn);
     free(s);
 }
 
@@ -51,6 +52,7 @@ static cmd_parse_t resp_pump_parse(conn_t *c, const char *buf, size_t len, cmd_t
 static proto_result_t resp_pump_run(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 {
     if (!exec_allowed(c, cmd)) {
+        resp_multi_fail(&((resp_state_t *)c->pstate)->txn);
         resp_reply_error(out, "NOAUTH Authentication required.");
         return PROTO_CONTINUE;
     }
@@ -59,9 +61,10 @@ static proto_result_t resp_pump_run(conn_t *c, const cmd_t *cmd, struct evbuffer
 
 static void resp_pump_reject(conn_t *c, const cmd_t *cmd, const cmd_parse_t *r, struct evbuffer *out)
 {
-    (void)c;
     (void)cmd;
-    resp_reply_error(out, r->msg);
+    resp_state_t *s = c->pstate;
+    if (!resp_multi_reject(&s->txn, r->msg, s->p.table_error, r->fatal, out))
+        resp_reply_error(out, r->msg);
 }
 
 static const conn_pump_t resp_pump = {resp_pump_parse, resp_pump_run, resp_pump_reject};

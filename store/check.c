@@ -323,6 +323,14 @@ static store_err_t check_locked(check_t *k)
     if (h->sl_level == 0 || h->sl_level > STORE_MAX_LEVEL || h->tab[0].log2 > HASH_MAX_LOG2 ||
         (h->rehashing && (h->tab[1].log2 + 1 != h->tab[0].log2 || h->rehash_idx >= (1u << h->tab[1].log2))))
         return bad(k, "index header fields out of range");
+    /* WATCH trusts that no stamp is ahead of the LSN (read.c). */
+    if (h->clear_lsn > h->next_lsn)
+        return bad(k, "clear stamp %llu ahead of the last LSN %llu", (unsigned long long)h->clear_lsn,
+                   (unsigned long long)h->next_lsn);
+    for (uint32_t i = 0; i < STORE_DEL_STAMPS; i++)
+        if (h->del_lsn[i] > h->next_lsn)
+            return bad(k, "delete stamp %u (%llu) ahead of the last LSN %llu", i, (unsigned long long)h->del_lsn[i],
+                       (unsigned long long)h->next_lsn);
     store_err_t err = check_pages(k);
     if (err == STORE_OK)
         err = check_classes(k);

@@ -95,4 +95,11 @@ static inline int key_cmp(const void *a, size_t alen, const void *b, size_t blen
     return alen < blen ? -1 : alen > blen;
 }
 
+/* Writer: unlinks item ov of key (hash h, reached through hash link
+ * `link`) from the index, frees it at commit, stamps the delete for WATCH
+ * and logs it. Every removal goes through here. STORE_OK or a failure
+ * (journal or ring room) with nothing changed. */
+store_err_t store_delete_item_locked(struct store *st, const void *key, size_t klen, uint32_t h, const iview_t *ov,
+                                     uint32_t *link);
+
 #endif /* FICKLE_STORE_ITEM_H */

@@ -29,7 +29,7 @@
 #include "store/store.h"
 
 #define STORE_MAGIC 0x3147524c4b434946ull /* "FICKLRG1" little-endian */
-#define STORE_LAYOUT_VERSION 2u
+#define STORE_LAYOUT_VERSION 3u
 #define STORE_UNIT 8u            /* bytes per ref unit */
 #define STORE_PAGE 4096u         /* arena page */
 #define STORE_MAX_LEVEL 24       /* skiplist levels (p = 1/4: 2^48 items) */
@@ -38,6 +38,7 @@
 #define STORE_INPLACE_MAX 256u   /* values up to this are overwritten in place */
 #define STORE_INITIAL_BUCKETS_LOG2 10
 #define STORE_FREE_MAGIC 0xF7EEC4A7u
+#define STORE_DEL_STAMPS 1024u /* delete stamps, by key hash (WATCH, read.c) */
 
 typedef uint32_t ref_t;
 
@@ -125,6 +126,13 @@ typedef struct region_hdr {
     ref_t sl_head[STORE_MAX_LEVEL];
 
     class_hdr_t classes[STORE_MAX_CLASSES];
+
+    /* WATCH's memory of removals (writer): the LSN of the last delete of
+     * any key whose hash falls in each slot, and of the last clear. A key
+     * absent at WATCH and created then deleted again before EXEC leaves
+     * no item to compare, only this stamp. */
+    uint64_t clear_lsn;
+    uint64_t del_lsn[STORE_DEL_STAMPS];
 } region_hdr_t;
 
 /* Item: header, [expiry], fwd[level], key, value. 8-byte aligned. */
@@ -171,6 +179,7 @@ struct store {
     uint32_t sec_nops;
     bool sec_clear;         /* the section is a CLEAR */
     uint64_t journal_reserved; /* entries kept for the deferred frees */
+    store_err_t sec_err;    /* first failure that makes the section unfinishable */
     struct pending_free {
         ref_t ref;
         bool is_item;  /* an item of `amount` bytes, else `amount` pages */

@@ -699,6 +699,16 @@ store_err_t store_range_count(store_t *st, const store_range_t *q, uint64_t *cou
     return read_run(st, range_pass, &c);
 }
 
+store_err_t store_range_locked(store_t *st, const store_range_t *q, store_rows_t *out)
+{
+    return store_range(st, q, out); /* read_run sees in_write */
+}
+
+store_err_t store_range_count_locked(store_t *st, const store_range_t *q, uint64_t *count)
+{
+    return store_range_count(st, q, count);
+}
+
 void store_prefix_bounds(store_range_t *q, const void *prefix, size_t plen, char *succ)
 {
     q->lo = (store_bound_t){plen ? STORE_BOUND_INCL : STORE_BOUND_NONE, prefix, plen};

@@ -44,6 +44,17 @@ bool read_pass_stale(const struct store *st, bool locked)
     return !locked && atomic_load_explicit(&st->hdr->seq, memory_order_relaxed) != st->read_seq;
 }
 
+/* Copies v's value (bounds checked by item_load) to the end of b. False
+ * if out of memory. */
+static bool append_value(store_buf_t *b, const iview_t *v)
+{
+    if (!store_buf_reserve(b, v->vlen ? v->vlen : 1))
+        return false;
+    memcpy(b->data + b->len, v->val, v->vlen);
+    b->len += v->vlen;
+    return true;
+}
+
 typedef struct {
     const void *key;
     size_t klen;
@@ -64,10 +75,8 @@ static int get_pass(struct store *st, void *arg, bool locked)
         return STORE_NOT_FOUND;
     if (c->val) {
         c->val->len = 0;
-        if (!store_buf_reserve(c->val, v.vlen ? v.vlen : 1))
+        if (!append_value(c->val, &v))
             return store_fail(STORE_NOMEM, "out of process memory for a %u-byte value", v.vlen);
-        memcpy(c->val->data, v.val, v.vlen);
-        c->val->len = v.vlen;
     }
     if (c->meta) {
         c->meta->version = v.version;
@@ -90,9 +99,99 @@ store_err_t store_get_locked(store_t *st, const void *key, size_t klen, store_bu
     return store_get(st, key, klen, val, meta); /* read_run sees in_write */
 }
 
+typedef struct {
+    const store_key_t *keys;
+    size_t n;
+    uint64_t now;
+    store_buf_t *vals;
+    store_mget_row_t *rows;
+} mget_ctx_t;
+
+static int mget_pass(struct store *st, void *arg, bool locked)
+{
+    mget_ctx_t *c = arg;
+    c->vals->len = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const store_key_t *k = &c->keys[i];
+        iview_t v;
+        int rc = k->klen > STORE_MAX_KEY ? 0 : hash_find(st, k->key, k->klen, hash_key(k->key, k->klen), &v);
+        if (rc == READ_TORN || read_pass_stale(st, locked))
+            return READ_TORN; /* no use copying more of a view that is already stale */
+        c->rows[i] = (store_mget_row_t){c->vals->len, 0, rc != 0 && !item_expired(&v, c->now)};
+        if (!c->rows[i].found)
+            continue;
+        if (!append_value(c->vals, &v))
+            return store_fail(STORE_NOMEM, "out of process memory for a %u-byte value", v.vlen);
+        c->rows[i].len = v.vlen;
+    }
+    return STORE_OK;
+}
+
+store_err_t store_mget(store_t *st, const store_key_t *keys, size_t n, store_buf_t *vals, store_mget_row_t *rows)
+{
+    mget_ctx_t c = {keys, n, st->clock(), vals, rows};
+    return read_run(st, mget_pass, &c);
+}
+
 store_err_t store_exists(store_t *st, const void *key, size_t klen)
 {
     return store_get(st, key, klen, NULL, NULL);
+}
+
+store_err_t store_exists_locked(store_t *st, const void *key, size_t klen)
+{
+    return store_get(st, key, klen, NULL, NULL); /* read_run sees in_write */
+}
+
+/* What a WATCH pass sees: the item as it is, expired or not, and the LSN
+ * the store had reached, in one validated view. */
+typedef struct {
+    const void *key;
+    size_t klen;
+    uint32_t hash;
+    uint64_t now;
+    bool found, live;
+    uint64_t version, lsn;
+} watch_ctx_t;
+
+static int watch_pass(struct store *st, void *arg, bool locked)
+{
+    (void)locked;
+    watch_ctx_t *c = arg;
+    c->lsn = LD64(&st->hdr->next_lsn);
+    iview_t v;
+    int rc = c->klen > STORE_MAX_KEY ? 0 : hash_find(st, c->key, c->klen, c->hash, &v);
+    if (rc == READ_TORN)
+        return READ_TORN;
+    c->found = rc != 0;
+    c->live = c->found && !item_expired(&v, c->now);
+    c->version = c->found ? v.version : 0;
+    return STORE_OK;
+}
+
+store_err_t store_watch(store_t *st, const void *key, size_t klen, store_watch_t *w)
+{
+    watch_ctx_t c = {.key = key, .klen = klen, .hash = hash_key(key, klen), .now = st->clock()};
+    store_err_t err = read_run(st, watch_pass, &c);
+    if (err == STORE_OK)
+        *w = (store_watch_t){.lsn = c.lsn, .version = c.version, .live = c.live};
+    return err;
+}
+
+/* Every change stamps an LSN above the one WATCH saw: an item written
+ * since is newer than w->lsn, and a key that vanished since either was
+ * live then or left a delete stamp (its slot's, or the clear's). */
+bool store_watch_changed_locked(store_t *st, const void *key, size_t klen, const store_watch_t *w)
+{
+    watch_ctx_t c = {.key = key, .klen = klen, .hash = hash_key(key, klen), .now = st->clock()};
+    if (!st->in_write || read_run(st, watch_pass, &c) != STORE_OK)
+        return true; /* cannot tell: say changed, never miss one */
+    if (c.live != w->live || (c.found && c.version > w->lsn))
+        return true;
+    if (c.found)
+        return false; /* the same item as at WATCH */
+    const region_hdr_t *h = st->hdr;
+    return h->del_lsn[c.hash % STORE_DEL_STAMPS] > w->lsn || h->clear_lsn > w->lsn;
 }
 
 uint64_t store_count(store_t *st)

@@ -97,6 +97,9 @@ void store_reset_locked(struct store *st)
     h->items = 0;
     memset(h->sl_head, 0, sizeof(h->sl_head));
     h->sl_level = 1;
+    /* Every key may have gone: WATCH compares against this. A plain store
+     * (create, or a clear that is redone, never undone). */
+    h->clear_lsn = h->next_lsn;
     hash_reset(st); /* cannot fail: the arena holds at least 64 pages */
 }
 

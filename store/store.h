@@ -128,6 +128,21 @@ typedef struct {
  * expired. Never takes the writer mutex unless optimistic reads keep failing. */
 store_err_t store_get(store_t *st, const void *key, size_t klen, store_buf_t *val, store_meta_t *meta);
 
+/* Point reads of n keys in ONE consistent view (MGET): one optimistic
+ * pass that validated, or a pass under the mutex. The values are packed
+ * in vals (replaced); rows[i] says where key i's value is, or that it is
+ * absent or expired. STORE_OK, or STORE_NOMEM (process memory). */
+typedef struct {
+    const void *key;
+    size_t klen;
+} store_key_t;
+typedef struct {
+    size_t off;   /* in vals->data */
+    uint32_t len;
+    bool found;
+} store_mget_row_t;
+store_err_t store_mget(store_t *st, const store_key_t *keys, size_t n, store_buf_t *vals, store_mget_row_t *rows);
+
 /* STORE_OK if key is live, STORE_NOT_FOUND otherwise. */
 store_err_t store_exists(store_t *st, const void *key, size_t klen);
 
@@ -234,14 +249,50 @@ void store_write_unlock(store_t *st);
  * mutex: readers never see any of it. */
 void store_write_abort(store_t *st);
 
+/* True between store_write_lock() and unlock/abort on this handle. */
+bool store_in_write(const store_t *st);
+
+/* The first failure of a _locked write in the open section that leaves it
+ * unable to do what its caller meant (STORE_NOMEM, STORE_BUSY,
+ * STORE_TXN_TOO_BIG, STORE_CORRUPT, STORE_IO), else STORE_OK (also outside
+ * a section). A caller running several commands in one section (EXEC)
+ * aborts it then, so that none of them is applied. */
+store_err_t store_write_error(const store_t *st);
+
 /* The same operations for a caller that holds the mutex (store_write_lock).
  * A failed _locked call has undone its own partial changes; earlier calls in
- * the same critical section stand until unlock or abort. */
+ * the same critical section stand until unlock or abort. The reads see the
+ * section's own changes and never take the optimistic path; they share
+ * their implementation with the plain reads (which, called while this
+ * handle holds the mutex, do the same). */
 store_err_t store_get_locked(store_t *st, const void *key, size_t klen, store_buf_t *val, store_meta_t *meta);
+store_err_t store_exists_locked(store_t *st, const void *key, size_t klen);
+store_err_t store_range_locked(store_t *st, const store_range_t *q, store_rows_t *out);
+store_err_t store_range_count_locked(store_t *st, const store_range_t *q, uint64_t *count);
 store_err_t store_put_locked(store_t *st, const void *key, size_t klen, const void *val, size_t vlen,
                              const store_put_opts_t *opt, store_meta_t *meta);
 store_err_t store_delete_locked(store_t *st, const void *key, size_t klen);
 store_err_t store_expire_locked(store_t *st, const void *key, size_t klen, uint64_t expiry_ms);
+
+/* ---- optimistic watches (WATCH ... EXEC) ---------------------------------- */
+
+/* What WATCH remembers of a key. */
+typedef struct {
+    uint64_t lsn;     /* the store's last LSN when it looked */
+    uint64_t version; /* the item's version, if there was one */
+    bool live;
+} store_watch_t;
+
+/* Looks at key (lock-free, one validated view) and fills w. */
+store_err_t store_watch(store_t *st, const void *key, size_t klen, store_watch_t *w);
+
+/* Caller holds the mutex. True if key may have changed since
+ * store_watch() filled w: written, deleted, cleared, or expired while it
+ * was live. Never false after a change; true without one (a false alarm)
+ * only when key was absent at WATCH and another key whose hash shares its
+ * delete slot (one of 1024) was deleted since, or the store was cleared,
+ * or key was already expired at WATCH and has been removed since. */
+bool store_watch_changed_locked(store_t *st, const void *key, size_t klen, const store_watch_t *w);
 
 /* ---- LSNs ----------------------------------------------------------------- */
 

@@ -33,6 +33,7 @@ store_err_t store_write_lock(store_t *st)
     st->npending = 0;
     st->journal_reserved = 0;
     sl_finger_drop(st);
+    st->sec_err = STORE_OK;
     ring_reset_section(st);
     CRASH_POINT(STORE_CP_LOCKED);
     return STORE_OK;
@@ -259,8 +260,8 @@ static store_err_t finish_op(store_t *st, store_err_t err, uint64_t mark, size_t
     return STORE_OK;
 }
 
-store_err_t store_put_locked(store_t *st, const void *key, size_t klen, const void *val, size_t vlen,
-                             const store_put_opts_t *opt, store_meta_t *meta)
+static store_err_t put_locked(store_t *st, const void *key, size_t klen, const void *val, size_t vlen,
+                              const store_put_opts_t *opt, store_meta_t *meta)
 {
     static const store_put_opts_t defaults;
     opt = opt ? opt : &defaults;
@@ -309,7 +310,36 @@ store_err_t store_put_locked(store_t *st, const void *key, size_t klen, const vo
     return STORE_OK;
 }
 
-store_err_t store_delete_locked(store_t *st, const void *key, size_t klen)
+store_err_t store_delete_item_locked(store_t *st, const void *key, size_t klen, uint32_t h, const iview_t *ov,
+                                     uint32_t *link)
+{
+    if (!journal_room(st, alloc_journal_need(ov->size) + 2 * STORE_MAX_LEVEL + 17))
+        return no_room();
+    record_op_t rop = {.type = RECORD_DEL, .key = key, .klen = (uint32_t)klen};
+    store_err_t err = ring_check_room(st, record_op_size(&rop));
+    if (err != STORE_OK)
+        return err;
+    uint64_t mark = journal_mark(st);
+    size_t pmark = st->npending;
+    uint32_t *preds[STORE_MAX_LEVEL];
+    if (sl_find_preds(st, key, klen, SL_BEFORE_GE, preds, NULL) != 0)
+        return store_fail(STORE_CORRUPT, "store %s: skiplist walk failed under the mutex", st->path);
+    jset32(st, link, ov->hnext);
+    CRASH_POINT(STORE_CP_UNLINKED);
+    sl_unlink_locked(st, ov, preds);
+    jset64(st, &st->hdr->items, st->hdr->items - 1);
+    uint64_t version = section_lsn(st);
+    jset64(st, &st->hdr->del_lsn[h % STORE_DEL_STAMPS], version);
+    err = alloc_defer_free_item(st, ov->ref, ov->size);
+    err = finish_op(st, err, mark, pmark, version);
+    if (err != STORE_OK)
+        return err;
+    section_took(st, version);
+    ring_log_del(st, key, klen); /* an expired item's removal is logged too */
+    return STORE_OK;
+}
+
+static store_err_t delete_locked(store_t *st, const void *key, size_t klen)
 {
     if (!st->in_write)
         return not_locked("store_delete_locked");
@@ -324,32 +354,13 @@ store_err_t store_delete_locked(store_t *st, const void *key, size_t klen)
     if (!found)
         return STORE_NOT_FOUND;
     bool expired = item_expired(&ov, st->clock());
-    if (!journal_room(st, alloc_journal_need(ov.size) + 2 * STORE_MAX_LEVEL + 16))
-        return no_room();
-    record_op_t rop = {.type = RECORD_DEL, .key = key, .klen = (uint32_t)klen};
-    store_err_t err = ring_check_room(st, record_op_size(&rop));
+    store_err_t err = store_delete_item_locked(st, key, klen, h, &ov, link);
     if (err != STORE_OK)
         return err;
-    uint64_t mark = journal_mark(st);
-    size_t pmark = st->npending;
-    uint32_t *preds[STORE_MAX_LEVEL];
-    if (sl_find_preds(st, key, klen, SL_BEFORE_GE, preds, NULL) != 0)
-        return store_fail(STORE_CORRUPT, "store %s: skiplist walk failed under the mutex", st->path);
-    jset32(st, link, ov.hnext);
-    CRASH_POINT(STORE_CP_UNLINKED);
-    sl_unlink_locked(st, &ov, preds);
-    jset64(st, &st->hdr->items, st->hdr->items - 1);
-    err = alloc_defer_free_item(st, ov.ref, ov.size);
-    uint64_t version = section_lsn(st);
-    err = finish_op(st, err, mark, pmark, version);
-    if (err != STORE_OK)
-        return err;
-    section_took(st, version);
-    ring_log_del(st, key, klen); /* an expired item's removal is logged too */
     return expired ? STORE_NOT_FOUND : STORE_OK;
 }
 
-store_err_t store_expire_locked(store_t *st, const void *key, size_t klen, uint64_t expiry_ms)
+static store_err_t expire_locked(store_t *st, const void *key, size_t klen, uint64_t expiry_ms)
 {
     if (!st->in_write)
         return not_locked("store_expire_locked");
@@ -366,7 +377,7 @@ store_err_t store_expire_locked(store_t *st, const void *key, size_t klen, uint6
         /* The layout changes: rewrite the item. Its old copy stays intact
          * until commit, so its value can be the source. */
         store_put_opts_t opt = {.expiry_ms = expiry_ms};
-        return store_put_locked(st, key, klen, ov.val, ov.vlen, &opt, NULL);
+        return put_locked(st, key, klen, ov.val, ov.vlen, &opt, NULL);
     }
     if (!journal_room(st, 8))
         return no_room();
@@ -384,6 +395,44 @@ store_err_t store_expire_locked(store_t *st, const void *key, size_t klen, uint6
         ring_log_expire(st, key, klen, expiry_ms);
     }
     return err;
+}
+
+/* A section whose change failed for lack of room, memory or integrity
+ * cannot be finished as its caller meant: remember the first such failure
+ * for store_write_error(). Refusals (NX, CAS, too big) change nothing. */
+static store_err_t note(store_t *st, store_err_t err)
+{
+    if (st->in_write && st->sec_err == STORE_OK &&
+        (err == STORE_NOMEM || err == STORE_TXN_TOO_BIG || err == STORE_BUSY || err == STORE_CORRUPT ||
+         err == STORE_IO))
+        st->sec_err = err;
+    return err;
+}
+
+store_err_t store_put_locked(store_t *st, const void *key, size_t klen, const void *val, size_t vlen,
+                             const store_put_opts_t *opt, store_meta_t *meta)
+{
+    return note(st, put_locked(st, key, klen, val, vlen, opt, meta));
+}
+
+store_err_t store_delete_locked(store_t *st, const void *key, size_t klen)
+{
+    return note(st, delete_locked(st, key, klen));
+}
+
+store_err_t store_expire_locked(store_t *st, const void *key, size_t klen, uint64_t expiry_ms)
+{
+    return note(st, expire_locked(st, key, klen, expiry_ms));
+}
+
+bool store_in_write(const store_t *st)
+{
+    return st->in_write;
+}
+
+store_err_t store_write_error(const store_t *st)
+{
+    return st->in_write ? st->sec_err : STORE_OK;
 }
 
 /* Runs one operation in its own critical section. */

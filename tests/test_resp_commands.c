@@ -5,7 +5,7 @@
  * Every table expectation is also checked on a redis-server this test
  * starts (skipped with a note if none is installed); rows marked RC_FICKLE
  * are where fickle differs on purpose (one database, RESP2 only, ...).
- * Keys, expiry, SCAN and ranges: test_resp_keys.c.
+ * Keys, expiry, SCAN and ranges: test_resp_keys.c; transactions: test_resp_multi.c.
  */
 #include "config.h"
 
@@ -699,25 +699,6 @@ START_TEST(pipelined_and_inline_requests)
 }
 END_TEST
 
-/* MULTI/EXEC/WATCH are parsed but not served yet (docs/protocol.md): each
- * is refused with a clear error and the connection goes on. */
-START_TEST(transactions_not_served_yet)
-{
-    const rc_step_t steps[] = {
-        {"MULTI", "-ERR 'multi' is not supported by this version of fickle (transactions are planned)", RC_FICKLE},
-        {"SET a 1", "+OK", RC_FICKLE}, /* not queued */
-        {"EXEC", "~-ERR 'exec' is not supported*", RC_FICKLE},
-        {"DISCARD", "~-ERR 'discard' is not supported*", RC_FICKLE},
-        {"WATCH a", "~-ERR 'watch' is not supported*", RC_FICKLE},
-        {"UNWATCH", "~-ERR 'unwatch' is not supported*", RC_FICKLE},
-        {"GET a", "\"1\"", RC_FICKLE},
-        {"MULTI x", ERR_ARITY("multi"), 0},
-        {"WATCH", ERR_ARITY("watch"), 0},
-    };
-    RC_RUN(rc.fk, rc.rd, steps);
-}
-END_TEST
-
 /* ---- real clients ---------------------------------------------------------------------- */
 
 /* Runs argv with its output (stdout and stderr) in out (may be NULL);
@@ -834,7 +815,6 @@ static Suite *suite(void)
     tcase_add_test(tc, unknown_commands_and_arity);
     tcase_add_test(tc, binary_safe_keys_and_values);
     tcase_add_test(tc, pipelined_and_inline_requests);
-    tcase_add_test(tc, transactions_not_served_yet);
     tcase_add_test(tc, redis_py_client);
     tcase_add_test(tc, redis_benchmark_runs);
     suite_add_tcase(s, tc);
