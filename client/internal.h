@@ -77,4 +77,10 @@ int fickle__read(fickle_t *c, void *dst, size_t n, const char *what);
 uint8_t *fickle__frame(fickle_t *c, uint8_t opcode, uint8_t flags, size_t elen, size_t klen, size_t vlen,
                        uint32_t keys, uint64_t *opaque, int *rc);
 
+/* ---- txn.c ----------------------------------------------------------------------- */
+
+/* Validates a TXN reply's results (value buf of len bytes, malloc'd; taken
+ * on success) with its extras ext (FICKLE_EXT_R_TXN bytes) into *out. */
+int fickle__txn_parse(fickle_t *c, char *buf, size_t len, const uint8_t *ext, struct fickle_txn_result **out);
+
 #endif
