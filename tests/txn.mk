@@ -1,0 +1,9 @@
+# tests/txn.mk — the native TXN (docs/protocol.md, TXN): the body parser
+# alone, libfickle and fickle-cli against the real fickled, isolation and
+# crash tests.
+check_PROGRAMS += tests/test_txn_parse
+TESTS += tests/test_txn_parse
+tests_test_txn_parse_SOURCES = tests/test_txn_parse.c tests/doc_hex.h tests/doc_hex.c
+tests_test_txn_parse_CPPFLAGS = $(AM_CPPFLAGS) -DFICKLE_DOCS_DIR='"$(top_srcdir)/docs"'
+tests_test_txn_parse_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_test_txn_parse_LDADD = client/libfickle.la frontend/libfickle_proto.a $(PROTO_LIBS) $(CHECK_LIBS)
