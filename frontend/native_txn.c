@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/native_reply.h"
 #include "frontend/native_txn.h"
 
 void native_txn_init(native_txn_t *t)
@@ -181,23 +182,9 @@ int native_txn_result(struct evbuffer *results, uint8_t kind, uint16_t status, u
 int native_txn_reply(struct evbuffer *out, uint64_t opaque, uint32_t flags, uint32_t count, uint64_t revision,
                      struct evbuffer *results)
 {
-    size_t vlen = evbuffer_get_length(results);
-    if (vlen > UINT32_MAX)
-        return -1;
-    fickle_header_t h = {
-        .magic = FICKLE_MAGIC_REPLY,
-        .version = FICKLE_PROTOCOL_VERSION,
-        .opcode = FICKLE_OP_TXN,
-        .extras_len = FICKLE_EXT_R_TXN,
-        .value_len = (uint32_t)vlen,
-        .opaque = opaque,
-    };
-    uint8_t head[FICKLE_HEADER_SIZE + FICKLE_EXT_R_TXN];
-    fickle_header_encode(head, &h);
-    fickle_put_le32(head + FICKLE_HEADER_SIZE, flags);
-    fickle_put_le32(head + FICKLE_HEADER_SIZE + 4, count);
-    fickle_put_le64(head + FICKLE_HEADER_SIZE + 8, revision);
-    if (evbuffer_add(out, head, sizeof(head)) != 0)
-        return -1;
-    return evbuffer_add_buffer(out, results); /* moves the chains: no copy */
+    uint8_t ext[FICKLE_EXT_R_TXN];
+    fickle_put_le32(ext, flags);
+    fickle_put_le32(ext + 4, count);
+    fickle_put_le64(ext + 8, revision);
+    return native_reply_move(out, FICKLE_OP_TXN, opaque, ext, sizeof(ext), results);
 }
