@@ -15,3 +15,6 @@ tests_test_txn_server_SOURCES = tests/test_txn_server.c $(LOAD_UTIL_SOURCES) $(H
 tests_test_txn_server_CPPFLAGS = $(HARNESS_CPPFLAGS)
 tests_test_txn_server_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_txn_server_LDADD = client/libfickle.la $(CHECK_LIBS)
+
+# libFuzzer target for the TXN body parser, built by hand (see the command at the top of the file).
+EXTRA_DIST += tests/fuzz_txn.c
