@@ -319,6 +319,57 @@ START_TEST(failures_apply_nothing)
 }
 END_TEST
 
+/* A change ring left full by a stopped persister: the TXN that finds no
+ * room part-way answers BUSY and none of it applies. */
+START_TEST(busy_ring_applies_nothing)
+{
+    static const char *const small[] = {"--max-value-size", "4k", "--ring-size", "320k", NULL};
+    start(small);
+    fickle_t *c = conn();
+    pid_t persister = (pid_t)srv_info(srv.resp_port, "persistence", "persister_pid");
+    ck_assert_int_eq(kill(persister, SIGSTOP), 0);
+    char big[4000], k[32];
+    memset(big, 'b', sizeof(big));
+    int busy_at = -1;
+    /* 72 KB each (a TXN's record may take a quarter of the ring): the
+     * ring fills up after a few, and one finds room for only part of it. */
+    for (int n = 0; n < 8 && busy_at < 0; n++) {
+        fickle_txn_t *t = fickle_txn_new();
+        for (int i = 0; i < 18; i++) {
+            snprintf(k, sizeof(k), "t%d:%02d", n, i);
+            fickle_txn_put(t, FICKLE_TXN_SUCCESS, k, strlen(k), big, sizeof(big), 0, 0);
+        }
+        int rc = run_err(c, t);
+        if (rc == FICKLE_STATUS_BUSY)
+            busy_at = n;
+        else
+            ck_assert_msg(rc == FICKLE_OK, "TXN %d: %s", n, fickle_errstr(c));
+    }
+    ck_assert_int_ge(busy_at, 1);
+    char lo[8], hi[8];
+    snprintf(lo, sizeof(lo), "t%d:", busy_at);
+    snprintf(hi, sizeof(hi), "t%d;", busy_at);
+    fickle_range_t q;
+    fickle_range_init(&q);
+    q.start = lo;
+    q.start_len = 3;
+    q.end = hi;
+    q.end_len = 3;
+    uint64_t n;
+    ck_assert_int_eq(fickle_count(c, &q, &n), FICKLE_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(kill(persister, SIGCONT), 0);
+    fickle_txn_t *t = fickle_txn_new();
+    fickle_txn_put(t, FICKLE_TXN_SUCCESS, "after", 5, "1", 1, 0, 0);
+    fickle_txn_result_free(run(c, t));
+    fickle_range_init(&q);
+    ck_assert_int_eq(fickle_count(c, &q, &n), FICKLE_OK);
+    ck_assert_uint_eq(n, (uint64_t)busy_at * 18 + 1);
+    fickle_close(c);
+    srv_stop_and_check(&srv);
+}
+END_TEST
+
 /* ---- isolation between processes ---------------------------------------------------------- */
 
 #define ACCOUNTS 8
@@ -590,6 +641,7 @@ static Suite *suite(void)
     tcase_add_test(tc, reads_see_earlier_writes);
     tcase_add_test(tc, thousand_ops);
     tcase_add_test(tc, failures_apply_nothing);
+    tcase_add_test(tc, busy_ring_applies_nothing);
     tcase_add_test(tc, transfers_keep_the_total);
     tcase_add_loop_test(tc, group_kill_under_txn_load, 0, 2);
     suite_add_tcase(s, tc);
