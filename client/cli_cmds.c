@@ -568,17 +568,45 @@ static int txn_compare(fickle_txn_t *t, int argc, cli_arg_t *a, int *i)
                      w->p);
 }
 
-/* One op at a[*i]: get KEY | set KEY VALUE [pxat ms|keepttl] | del KEY. */
+/* A range op at a[*i]: range MIN MAX [rev] [limit N]. */
+static int txn_range(fickle_txn_t *t, fickle_txn_branch_t br, int argc, cli_arg_t *a, int *i)
+{
+    fickle_range_t q;
+    fickle_range_init(&q);
+    int lo = bound(&a[*i + 1], true, &q), hi = bound(&a[*i + 2], false, &q);
+    if (lo < 0 || hi < 0)
+        return usage_err("txn: range min or max not a valid range item ([key, (key, -, +)");
+    if (lo || hi) { /* "+" as min or "-" as max: ("", "") is empty too */
+        fickle_range_init(&q);
+        q.start = q.end = "";
+    }
+    int64_t n;
+    for (*i += 3; *i < argc; (*i)++) {
+        if (is(&a[*i], "rev"))
+            q.flags |= FICKLE_RANGE_REVERSE;
+        else if (is(&a[*i], "limit") && *i + 1 < argc && to_i64(&a[*i + 1], &n) && n > 0 && n <= UINT32_MAX)
+            q.limit = (uint32_t)n, (*i)++;
+        else
+            break;
+    }
+    return fickle_txn_range(t, br, &q);
+}
+
+/* One op at a[*i]: get KEY | set KEY VALUE [pxat ms|keepttl] | del KEY |
+ * range MIN MAX [rev] [limit N]. */
 static int txn_op(fickle_txn_t *t, fickle_txn_branch_t br, int argc, cli_arg_t *a, int *i)
 {
     const cli_arg_t *w = &a[*i];
     int left = argc - *i - 1;
+    if (is(w, "range") && left >= 2)
+        return txn_range(t, br, argc, a, i);
     if ((is(w, "get") || is(w, "del")) && left >= 1) {
         *i += 2;
         return is(w, "get") ? fickle_txn_get(t, br, w[1].p, w[1].len) : fickle_txn_del(t, br, w[1].p, w[1].len);
     }
     if (!is(w, "set") || left < 2)
-        return usage_err("txn: bad op at '%s' (get KEY | set KEY VALUE [pxat ms|keepttl] | del KEY)", w->p);
+        return usage_err("txn: bad op at '%s' (get KEY | set KEY VALUE [pxat ms|keepttl] | del KEY | range MIN MAX)",
+                         w->p);
     uint64_t exp = 0;
     unsigned fl = 0;
     *i += 3;
@@ -629,6 +657,10 @@ static void txn_print(const cli_t *cli, const fickle_txn_result_t *r)
             printf("OK version=%" PRIu64 "\n", e->version);
         else if (e->kind == FICKLE_TXN_OP_DELETE)
             puts(e->status == FICKLE_OK ? "1" : "0");
+        else if (e->kind == FICKLE_TXN_OP_RANGE) {
+            printf("rows=%zu%s\n", fickle_rows_count(e->rows), fickle_rows_more(e->rows) ? " more" : "");
+            print_rows(cli, e->rows);
+        }
         else if (e->status != FICKLE_OK)
             puts("(nil)");
         else
@@ -677,7 +709,7 @@ static const command_t commands[] = {
     {"ping", 0, 1, c_ping, "ping [message]"},
     {"auth", 1, 2, c_auth, "auth [user] password"},
     {"txn", 0, -1, c_txn, "txn [compare ...] [then op ...] [else op ...]   (compare: version|value KEY =|!=|<|> ARG, "
-                          "exists|missing KEY; op: get KEY, set KEY VALUE [pxat ms|keepttl], del KEY)"},
+                          "exists|missing KEY; op: get KEY, set KEY VALUE [pxat ms|keepttl], del KEY, range MIN MAX [rev] [limit n])"},
     {"quit", 0, 0, c_quit, "quit"},
     {"help", 0, 1, c_help, "help"},
 };

@@ -84,9 +84,8 @@ void fickle_rows_free(fickle_rows_t *r)
     free(r);
 }
 
-/* Splits buf[0..len) into exactly `count` rows; on success takes buf.
- * Malformed rows kill the connection (the server is broken). */
-static int rows_parse(fickle_t *c, char *buf, size_t len, uint32_t count, uint32_t set_flags, fickle_rows_t **out)
+/* (internal.h) */
+int fickle__rows_parse(fickle_t *c, char *buf, size_t len, uint32_t count, uint32_t set_flags, fickle_rows_t **out)
 {
     if (count > len / FICKLE_ROW_HEADER_SIZE)
         return fickle__die(c, FICKLE_ERR_PROTOCOL, "reply claims %u rows in %zu bytes", count, len);
@@ -180,7 +179,7 @@ static int decode_ok(fickle_t *c, const fickle_pend_t *p, const uint8_t *ext, fi
         uint32_t n = fickle_get_le32(ext);
         if (p->opcode == FICKLE_OP_MGET && n != p->keys)
             return fickle__die(c, FICKLE_ERR_PROTOCOL, "MGET of %u keys answered with %u rows", p->keys, n);
-        int rc = rows_parse(c, r->value, r->vlen, n, fickle_get_le32(ext + 4), &r->rows);
+        int rc = fickle__rows_parse(c, r->value, r->vlen, n, fickle_get_le32(ext + 4), &r->rows);
         if (rc)
             return rc;
         r->value = NULL;

@@ -148,6 +148,23 @@ int fickle_txn_del(fickle_txn_t *t, fickle_txn_branch_t branch, const void *key,
     return l < 0 ? FICKLE_ERR_ARG : add(t, l, FICKLE_TXN_OP_DELETE, 0, key, klen, NULL, 0, 0);
 }
 
+int fickle_txn_range(fickle_txn_t *t, fickle_txn_branch_t branch, const fickle_range_t *q)
+{
+    int l = branch_list(t, branch);
+    if (l >= 0 && (!q || (q->flags & ~(unsigned)(FICKLE_RANGE_START_INCL | FICKLE_RANGE_END_INCL |
+                                                  FICKLE_RANGE_START_NONE | FICKLE_RANGE_END_NONE |
+                                                  FICKLE_RANGE_REVERSE | FICKLE_RANGE_KEYS_ONLY)))) {
+        t->failed = FICKLE_ERR_ARG;
+        l = -1;
+    }
+    if (l < 0)
+        return FICKLE_ERR_ARG;
+    const void *start, *end;
+    size_t slen, elen;
+    unsigned fl = fickle__range_bounds(q, ~0u, &start, &slen, &end, &elen);
+    return add(t, l, FICKLE_TXN_OP_RANGE, (uint8_t)fl, start, slen, end, elen, q->limit);
+}
+
 size_t fickle_txn_size(const fickle_txn_t *t)
 {
     if (!t || t->failed)
@@ -215,12 +232,35 @@ void fickle_txn_result_free(fickle_txn_result_t *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; i < r->n; i++)
+        fickle_rows_free(r->res[i].rows);
     free(r->buf);
     free(r->res);
     free(r);
 }
 
-/* Validates count results in buf[0..len) (taken on success). */
+/* A RANGE result's rows (a copy of its bytes: rows own their buffer). */
+static int range_rows(fickle_t *c, fickle_txn_op_result_t *e, const char *bytes)
+{
+    char *copy = malloc(e->vlen + 1);
+    if (!copy)
+        return fickle__die(c, FICKLE_ERR_NOMEM, "out of memory for a TXN result's rows");
+    memcpy(copy, bytes, e->vlen);
+    if (e->version > UINT32_MAX) {
+        free(copy);
+        return fickle__die(c, FICKLE_ERR_PROTOCOL, "TXN RANGE result claims %llu rows",
+                           (unsigned long long)e->version);
+    }
+    int rc = fickle__rows_parse(c, copy, e->vlen, (uint32_t)e->version, (uint32_t)e->expiry_ms, &e->rows);
+    if (rc)
+        free(copy);
+    e->version = e->expiry_ms = 0;
+    e->vlen = 0;
+    return rc;
+}
+
+/* Validates the results in buf[0..len) (taken on success), with the
+ * reply's extras. */
 int fickle__txn_parse(fickle_t *c, char *buf, size_t len, const uint8_t *ext, fickle_txn_result_t **out)
 {
     uint32_t n = fickle_get_le32(ext + 4);
@@ -232,23 +272,28 @@ int fickle__txn_parse(fickle_t *c, char *buf, size_t len, const uint8_t *ext, fi
         return fickle__die(c, FICKLE_ERR_NOMEM, "out of memory for a TXN result");
     }
     size_t pos = 0;
-    for (uint32_t i = 0; i < n; i++) {
+    int rc = FICKLE_OK;
+    for (uint32_t i = 0; i < n && rc == FICKLE_OK; i++) {
         const uint8_t *p = (const uint8_t *)buf + pos;
         size_t vlen = len - pos >= FICKLE_TXN_RESULT_HEADER ? fickle_get_le32(p + 4) : SIZE_MAX;
         if (vlen > len - pos - FICKLE_TXN_RESULT_HEADER)
             break;
         fickle_txn_op_result_t *e = &r->res[i];
         *e = (fickle_txn_op_result_t){p[0], fickle_get_le16(p + 2), NULL, vlen, fickle_get_le64(p + 8),
-                                      fickle_get_le64(p + 16)};
+                                      fickle_get_le64(p + 16), NULL};
+        const char *bytes = buf + pos + FICKLE_TXN_RESULT_HEADER;
         if (e->status == FICKLE_OK && e->kind == FICKLE_TXN_OP_GET)
-            e->value = buf + pos + FICKLE_TXN_RESULT_HEADER;
+            e->value = bytes;
+        else if (e->kind == FICKLE_TXN_OP_RANGE)
+            rc = range_rows(c, e, bytes);
         pos += FICKLE_TXN_RESULT_HEADER + vlen;
         r->n++;
     }
-    if (r->n != n || pos != len) {
-        free(r->res);
-        free(r);
-        return fickle__die(c, FICKLE_ERR_PROTOCOL, "TXN reply results malformed");
+    if (rc == FICKLE_OK && (r->n != n || pos != len))
+        rc = fickle__die(c, FICKLE_ERR_PROTOCOL, "TXN reply results malformed");
+    if (rc != FICKLE_OK) {
+        fickle_txn_result_free(r);
+        return rc;
     }
     r->buf = buf;
     r->flags = fickle_get_le32(ext);

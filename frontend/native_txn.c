@@ -102,17 +102,21 @@ static uint16_t parse_op(native_txn_t *t, cursor_t *c, size_t i, native_txn_op_t
     out->flags = p[1];
     uint32_t vlen = fickle_get_le32(p + 4);
     out->expiry_ms = fickle_get_le64(p + 8);
-    if (out->kind < FICKLE_TXN_OP_GET || out->kind > FICKLE_TXN_OP_DELETE)
+    if (out->kind < FICKLE_TXN_OP_GET || out->kind > FICKLE_TXN_OP_RANGE)
         return bad(t, FICKLE_STATUS_BAD_REQUEST, "TXN: op %zu: unknown kind %u", i, out->kind);
-    bool put = out->kind == FICKLE_TXN_OP_PUT;
-    if (out->flags & ~(put ? FICKLE_TXN_PUT_KEEPTTL : 0u))
+    bool put = out->kind == FICKLE_TXN_OP_PUT, range = out->kind == FICKLE_TXN_OP_RANGE;
+    uint8_t allowed = put ? FICKLE_TXN_PUT_KEEPTTL : range ? NATIVE_TXN_RANGE_FLAGS : 0;
+    if (out->flags & ~allowed)
         return bad(t, FICKLE_STATUS_BAD_REQUEST, "TXN: op %zu: flags 0x%02x not valid", i, out->flags);
-    if (!put && (vlen || out->expiry_ms))
+    if (!put && !range && (vlen || out->expiry_ms))
         return bad(t, FICKLE_STATUS_BAD_REQUEST, "TXN: op %zu: GET and DELETE take no value or expiry", i);
-    if ((out->flags & FICKLE_TXN_PUT_KEEPTTL) && out->expiry_ms)
+    if ((out->flags & FICKLE_TXN_PUT_KEEPTTL) && put && out->expiry_ms)
         return bad(t, FICKLE_STATUS_BAD_REQUEST, "TXN: op %zu: KEEPTTL with an expiry", i);
-    if (out->expiry_ms > (uint64_t)INT64_MAX)
+    if (put && out->expiry_ms > (uint64_t)INT64_MAX)
         return bad(t, FICKLE_STATUS_BAD_REQUEST, "TXN: op %zu: expiry out of range", i);
+    if (range && (((out->flags & FICKLE_RANGE_START_NONE) && fickle_get_le16(p + 2)) ||
+                  ((out->flags & FICKLE_RANGE_END_NONE) && vlen)))
+        return bad(t, FICKLE_STATUS_BAD_REQUEST, "TXN: op %zu: RANGE with an unbounded side's key", i);
     if (!take(c, fickle_get_le16(p + 2), &out->key) || !take(c, vlen, &out->value))
         return bad(t, FICKLE_STATUS_BAD_REQUEST, "TXN: op %zu truncated", i);
     return FICKLE_STATUS_OK;
@@ -176,7 +180,7 @@ int native_txn_result(struct evbuffer *results, uint8_t kind, uint16_t status, u
     fickle_put_le64(h + 16, expiry_ms);
     if (evbuffer_add(results, h, sizeof(h)) != 0)
         return -1;
-    return vlen ? evbuffer_add(results, value, vlen) : 0;
+    return vlen && value ? evbuffer_add(results, value, vlen) : 0;
 }
 
 int native_txn_reply(struct evbuffer *out, uint64_t opaque, uint32_t flags, uint32_t count, uint64_t revision,

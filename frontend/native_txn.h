@@ -26,11 +26,16 @@ typedef struct {
 
 typedef struct {
     uint8_t kind;  /* FICKLE_TXN_OP_* */
-    uint8_t flags; /* FICKLE_TXN_PUT_* */
-    cmd_arg_t key;
-    cmd_arg_t value;    /* PUT */
-    uint64_t expiry_ms; /* PUT: absolute, 0 = none */
+    uint8_t flags; /* PUT: FICKLE_TXN_PUT_*; RANGE: FICKLE_RANGE_* */
+    cmd_arg_t key;      /* RANGE: the start key */
+    cmd_arg_t value;    /* PUT: the value; RANGE: the end key */
+    uint64_t expiry_ms; /* PUT: absolute, 0 = none; RANGE: the row limit, 0 = none */
 } native_txn_op_t;
+
+/* The flags a RANGE op may carry. */
+#define NATIVE_TXN_RANGE_FLAGS                                                                                      \
+    (FICKLE_RANGE_START_INCL | FICKLE_RANGE_END_INCL | FICKLE_RANGE_START_NONE | FICKLE_RANGE_END_NONE |           \
+     FICKLE_RANGE_REVERSE | FICKLE_RANGE_KEYS_ONLY)
 
 /* One parsed TXN. Zero-initialise (or native_txn_init); reusable across
  * parses; free with native_txn_free. Slices point into the parsed body. */
@@ -57,7 +62,9 @@ static inline const native_txn_op_t *native_txn_branch(const native_txn_t *t, bo
     return success ? t->ops : t->ops + t->nsuccess;
 }
 
-/* Appends one result entry to a reply value being built. 0 or -1. */
+/* Appends one result entry to a reply value being built. 0 or -1. With
+ * value NULL and vlen > 0, only the entry's header: the caller appends
+ * the vlen bytes (RANGE's rows). */
 int native_txn_result(struct evbuffer *results, uint8_t kind, uint16_t status, uint64_t version, uint64_t expiry_ms,
                       const void *value, size_t vlen);
 /* Appends the OK reply (header, extras flags/count/revision, the results,

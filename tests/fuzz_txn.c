@@ -54,7 +54,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const native_txn_op_t *o = &t.ops[i];
         inside(b, size, &o->key);
         inside(b, size, &o->value);
-        if (o->kind != FICKLE_TXN_OP_PUT && (o->value.len || o->expiry_ms || o->flags))
+        bool put = o->kind == FICKLE_TXN_OP_PUT, range = o->kind == FICKLE_TXN_OP_RANGE;
+        if (!put && !range && (o->value.len || o->expiry_ms || o->flags))
+            abort();
+        if (range && (((o->flags & FICKLE_RANGE_START_NONE) && o->key.len) ||
+                      ((o->flags & FICKLE_RANGE_END_NONE) && o->value.len)))
             abort();
     }
     free(b);

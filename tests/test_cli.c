@@ -330,7 +330,8 @@ END_TEST
 
 /* The TXN hook: writes what the request asked for into `seen` and answers
  * as if the compares held (succeed) or not: PUTs at version 7, GET "k" =
- * "val", DELETE "d" found, everything else absent. */
+ * "val", DELETE "d" found, everything else absent; a RANGE has one row,
+ * a1 = v, and MORE. */
 typedef struct {
     bool succeed;
     char seen[512];
@@ -339,7 +340,7 @@ typedef struct {
 static fake_after_t h_txn(const cmd_t *cmd, struct evbuffer *out, void *arg)
 {
     static const char *const target[] = {"?", "value", "version", "exists"}, *const cmp[] = {"?", "=", "!=", "<", ">"};
-    static const char *const kind[] = {"?", "get", "put", "del"};
+    static const char *const kind[] = {"?", "get", "put", "del", "range"};
     txn_hook_t *h = arg;
     native_txn_t t;
     native_txn_init(&t);
@@ -368,6 +369,15 @@ static fake_after_t h_txn(const cmd_t *cmd, struct evbuffer *out, void *arg)
                                   (unsigned long long)o->expiry_ms);
             if ((br == 0) != h->succeed)
                 continue;
+            if (o->kind == FICKLE_TXN_OP_RANGE) {
+                native_rows_t rows;
+                native_rows_init(&rows);
+                native_rows_add(&rows, "a1", 2, "v", 1, 3, 0);
+                native_txn_result(res, o->kind, FICKLE_STATUS_OK, 1, FICKLE_ROWS_MORE, NULL, native_rows_size(&rows));
+                evbuffer_add_buffer(res, rows.body);
+                native_rows_free(&rows);
+                continue;
+            }
             bool hit = (o->kind == FICKLE_TXN_OP_GET && o->key.len == 1 && o->key.ptr[0] == 'k') ||
                        (o->kind == FICKLE_TXN_OP_DELETE && o->key.len == 1 && o->key.ptr[0] == 'd') ||
                        o->kind == FICKLE_TXN_OP_PUT;
@@ -402,6 +412,12 @@ START_TEST(txn_command)
            0, "failed\n1) (nil)\n2) 0\n3) val\n");
     ck_assert_str_eq(h.seen, "value k < z0; version k > #1; | then put k v f1 e0; | else get nope  f0 e0; "
                              "del nope  f0 e0; get k  f0 e0; ");
+    h.succeed = true;
+    fake_set_hook(srv, h_txn, &h);
+    EXPECT(cli(NULL, "-p", port, "txn", "then", "range", "[a", "(b", "rev", "limit", "5", "get", "k", "range", "-",
+               "+", NULL),
+           0, "succeeded revision=7\n1) rows=1 more\na1\tv\n2) val\n3) rows=1 more\na1\tv\n");
+    ck_assert_str_eq(h.seen, "| then range a b f17 e5; get k  f0 e0; range   f12 e0; | else ");
     /* interactive, quoted binary-safe words; no compares, no else */
     h.succeed = true;
     fake_set_hook(srv, h_txn, &h);

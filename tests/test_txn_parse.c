@@ -190,7 +190,6 @@ START_TEST(malformed_ops)
     ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_PUT, 0, 2, (uint64_t)INT64_MAX, 0, 0), OK);
     ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_DELETE, 0, 0, 0, 0, 0), OK);
     ck_assert_uint_eq(one_entry(true, 0, 0, 0, 0, 0, 0), BAD); /* kind */
-    ck_assert_uint_eq(one_entry(true, 4, 0, 0, 0, 0, 0), BAD);
     ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_GET, 1, 0, 0, 0, 0), BAD); /* flags */
     ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_PUT, 2, 0, 0, 0, 0), BAD);
     ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_DELETE, 1, 0, 0, 0, 0), BAD);
@@ -201,6 +200,15 @@ START_TEST(malformed_ops)
     ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_PUT, FICKLE_TXN_PUT_KEEPTTL, 0, 5, 0, 0), BAD);
     ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_PUT, 0, 0, (uint64_t)INT64_MAX + 1, 0, 0), BAD);
     ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_PUT, 0, 2, 0, 3, 1), BAD); /* key past the end */
+    /* RANGE: key = start, value = end, RANGE flags, the word a limit */
+    ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_RANGE, FICKLE_RANGE_START_INCL | FICKLE_RANGE_REVERSE, 2, 10, 0, 0),
+                      OK);
+    ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_RANGE, FICKLE_RANGE_KEYS_ONLY, 0, UINT64_MAX, 0, 0), OK);
+    ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_RANGE, 0x40, 0, 0, 0, 0), BAD);
+    ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_RANGE, FICKLE_RANGE_START_NONE, 0, 0, 0, 0), BAD); /* a start key */
+    ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_RANGE, FICKLE_RANGE_END_NONE, 2, 0, 0, 0), BAD);   /* an end key */
+    ck_assert_uint_eq(one_entry(true, FICKLE_TXN_OP_RANGE, FICKLE_RANGE_END_NONE, 0, 0, 0, 0), OK);
+    ck_assert_uint_eq(one_entry(true, 5, 0, 0, 0, 0, 0), BAD);
 }
 END_TEST
 
@@ -309,6 +317,33 @@ START_TEST(builder_errors)
     fickle_txn_free(t);
     t = fickle_txn_new();
     ck_assert_int_eq(fickle_txn_get(t, FICKLE_TXN_SUCCESS, NULL, 1), FICKLE_ERR_ARG);
+    fickle_txn_free(t);
+    t = fickle_txn_new();
+    fickle_range_t q;
+    fickle_range_init(&q);
+    q.flags = 0x80;
+    ck_assert_int_eq(fickle_txn_range(t, FICKLE_TXN_SUCCESS, &q), FICKLE_ERR_ARG);
+    fickle_txn_free(t);
+    /* a RANGE op as encoded: a NULL side becomes START_NONE / END_NONE */
+    t = fickle_txn_new();
+    fickle_range_init(&q);
+    q.start = "a";
+    q.start_len = 1;
+    q.flags = FICKLE_RANGE_START_INCL | FICKLE_RANGE_KEYS_ONLY;
+    q.limit = 7;
+    ck_assert_int_eq(fickle_txn_range(t, FICKLE_TXN_FAILURE, &q), FICKLE_OK);
+    uint8_t body[64];
+    size_t n = fickle_txn_encode(t, body, sizeof(body));
+    ck_assert_uint_eq(n, FICKLE_TXN_HEADER_SIZE + FICKLE_TXN_OP_HEADER + 1);
+    native_txn_t nt;
+    native_txn_init(&nt);
+    ck_assert_uint_eq(native_txn_parse(&nt, body, n), FICKLE_STATUS_OK);
+    ck_assert_uint_eq(nt.nfailure, 1);
+    ck_assert_uint_eq(nt.ops[0].kind, FICKLE_TXN_OP_RANGE);
+    ck_assert_uint_eq(nt.ops[0].flags, FICKLE_RANGE_START_INCL | FICKLE_RANGE_KEYS_ONLY | FICKLE_RANGE_END_NONE);
+    ck_assert_uint_eq(nt.ops[0].expiry_ms, 7);
+    ck_assert_uint_eq(nt.ops[0].value.len, 0);
+    native_txn_free(&nt);
     fickle_txn_free(t);
     t = fickle_txn_new();
     ck_assert_uint_eq(fickle_txn_size(t), FICKLE_TXN_HEADER_SIZE); /* an empty TXN is valid */

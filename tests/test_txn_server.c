@@ -226,6 +226,66 @@ START_TEST(reads_see_earlier_writes)
 }
 END_TEST
 
+/* RANGE inside a TXN sees the TXN's earlier writes, with the range
+ * options of the RANGE opcode. */
+START_TEST(range_inside_a_txn)
+{
+    start(NULL);
+    fickle_t *c = conn();
+    set(c, "r:1", "old");
+    set(c, "r:9", "gone");
+    fickle_txn_t *t = fickle_txn_new();
+    fickle_range_t all, rev, none;
+    fickle_range_init(&all);
+    all.start = "r:";
+    all.start_len = 2;
+    all.end = "r;";
+    all.end_len = 2;
+    rev = all;
+    rev.flags = FICKLE_RANGE_REVERSE | FICKLE_RANGE_KEYS_ONLY;
+    rev.limit = 2;
+    none = all;
+    none.end = "r:";
+    none.end_len = 2;
+    fickle_txn_put(t, FICKLE_TXN_SUCCESS, "r:2", 3, "two", 3, 0, 0);
+    fickle_txn_put(t, FICKLE_TXN_SUCCESS, "r:1", 3, "one", 3, 0, 0);
+    fickle_txn_del(t, FICKLE_TXN_SUCCESS, "r:9", 3);
+    fickle_txn_range(t, FICKLE_TXN_SUCCESS, &all);
+    fickle_txn_put(t, FICKLE_TXN_SUCCESS, "r:3", 3, "three", 5, 0, 0);
+    fickle_txn_range(t, FICKLE_TXN_SUCCESS, &rev);
+    fickle_txn_range(t, FICKLE_TXN_SUCCESS, &none);
+    fickle_txn_result_t *r = run(c, t);
+    uint64_t rev_no = fickle_txn_result_revision(r);
+    const fickle_txn_op_result_t *e = fickle_txn_result_at(r, 3);
+    ck_assert_uint_eq(e->kind, FICKLE_TXN_OP_RANGE);
+    ck_assert_int_eq(e->status, FICKLE_OK);
+    ck_assert_uint_eq(fickle_rows_count(e->rows), 2);
+    const fickle_row_t *row = fickle_rows_at(e->rows, 0);
+    ck_assert(row->klen == 3 && !memcmp(row->key, "r:1", 3) && row->vlen == 3 && !memcmp(row->value, "one", 3));
+    ck_assert_uint_eq(row->version, rev_no);
+    row = fickle_rows_at(e->rows, 1);
+    ck_assert(row->klen == 3 && !memcmp(row->key, "r:2", 3) && !memcmp(row->value, "two", 3));
+    ck_assert(!fickle_rows_more(e->rows));
+    e = fickle_txn_result_at(r, 5);
+    ck_assert_uint_eq(fickle_rows_count(e->rows), 2); /* the limit */
+    ck_assert(!memcmp(fickle_rows_at(e->rows, 0)->key, "r:3", 3));
+    ck_assert(!memcmp(fickle_rows_at(e->rows, 1)->key, "r:2", 3));
+    ck_assert_ptr_null(fickle_rows_at(e->rows, 0)->value); /* keys only */
+    ck_assert_uint_eq(fickle_rows_count(fickle_txn_result_at(r, 6)->rows), 0);
+    fickle_txn_result_free(r);
+    /* A RANGE-only TXN is read-only: no version used up. */
+    uint64_t v = set(c, "w", "1");
+    t = fickle_txn_new();
+    fickle_txn_range(t, FICKLE_TXN_SUCCESS, &all);
+    r = run(c, t);
+    ck_assert_uint_eq(fickle_rows_count(fickle_txn_result_at(r, 0)->rows), 3);
+    ck_assert_uint_eq(fickle_txn_result_revision(r), 0);
+    fickle_txn_result_free(r);
+    ck_assert_uint_eq(set(c, "w", "2"), v + 1);
+    fickle_close(c);
+}
+END_TEST
+
 START_TEST(thousand_ops)
 {
     start(NULL);
@@ -430,47 +490,65 @@ static int transfer_loop(unsigned seed, unsigned ms)
     return done > 0 ? 0 : 1;
 }
 
-/* A reader: sums every account, alternately by RANGE and by a read-only
- * TXN of GETs; any other total than the starting one is a torn view. */
+/* The total of the accounts in rows (the caller checks their count). */
+static long rows_total(fickle_rows_t *rows)
+{
+    long sum = 0;
+    for (const fickle_row_t *row; (row = fickle_rows_next(rows));)
+        sum += num(row->value, row->vlen);
+    return sum;
+}
+
+/* One consistent total: by RANGE, by a read-only TXN of GETs, or by a
+ * TXN RANGE (way 0, 1, 2). -1 on any error. */
+static long total(fickle_t *c, int way)
+{
+    fickle_range_t q;
+    fickle_range_init(&q);
+    q.start = "acct:";
+    q.start_len = 5;
+    q.end = "acct;";
+    q.end_len = 5;
+    long sum = 0;
+    if (way == 0) {
+        fickle_rows_t *rows;
+        if (fickle_range(c, &q, &rows))
+            return -1;
+        sum = fickle_rows_count(rows) == ACCOUNTS ? rows_total(rows) : -1;
+        fickle_rows_free(rows);
+        return sum;
+    }
+    fickle_txn_t *t = fickle_txn_new();
+    char k[16];
+    for (int i = 0; i < ACCOUNTS && way == 1; i++) {
+        acct_key(k, sizeof(k), i);
+        fickle_txn_get(t, FICKLE_TXN_SUCCESS, k, strlen(k));
+    }
+    if (way == 2)
+        fickle_txn_range(t, FICKLE_TXN_SUCCESS, &q);
+    fickle_txn_result_t *r = NULL;
+    int rc = fickle_txn_exec(c, t, &r);
+    fickle_txn_free(t);
+    bool ok = rc == FICKLE_OK && fickle_txn_result_revision(r) == 0;
+    for (size_t i = 0; ok && i < fickle_txn_result_count(r); i++) {
+        const fickle_txn_op_result_t *e = fickle_txn_result_at(r, i);
+        ok = way == 1 ? e->status == FICKLE_OK : fickle_rows_count(e->rows) == ACCOUNTS;
+        sum += way == 1 ? num(e->value, e->vlen) : rows_total(e->rows);
+    }
+    fickle_txn_result_free(r);
+    return ok ? sum : -1;
+}
+
+/* A reader: sums every account, each of the three ways in turn; any
+ * other total than the starting one is a torn view. */
 static int reader_loop(unsigned ms)
 {
     fickle_t *c = conn();
     uint64_t end = load_now_ms() + ms, reads = 0;
     for (; load_now_ms() < end; reads++) {
-        long sum = 0;
-        if (reads % 2) {
-            fickle_range_t q;
-            fickle_range_init(&q);
-            q.start = "acct:";
-            q.start_len = 5;
-            q.end = "acct;";
-            q.end_len = 5;
-            fickle_rows_t *rows;
-            if (fickle_range(c, &q, &rows) || fickle_rows_count(rows) != ACCOUNTS)
-                return 1;
-            for (const fickle_row_t *row; (row = fickle_rows_next(rows));)
-                sum += num(row->value, row->vlen);
-            fickle_rows_free(rows);
-        } else {
-            fickle_txn_t *t = fickle_txn_new();
-            char k[16];
-            for (int i = 0; i < ACCOUNTS; i++) {
-                acct_key(k, sizeof(k), i);
-                fickle_txn_get(t, FICKLE_TXN_SUCCESS, k, strlen(k));
-            }
-            fickle_txn_result_t *r = NULL;
-            int rc = fickle_txn_exec(c, t, &r);
-            fickle_txn_free(t);
-            if (rc || fickle_txn_result_revision(r) != 0)
-                return 1;
-            for (size_t i = 0; i < fickle_txn_result_count(r); i++) {
-                const fickle_txn_op_result_t *e = fickle_txn_result_at(r, i);
-                sum += num(e->value, e->vlen);
-            }
-            fickle_txn_result_free(r);
-        }
+        long sum = total(c, (int)(reads % 3));
         if (sum != ACCOUNTS * START_BALANCE) {
-            fprintf(stderr, "reader saw a total of %ld\n", sum);
+            fprintf(stderr, "reader saw a total of %ld (way %d)\n", sum, (int)(reads % 3));
             return 1;
         }
     }
@@ -639,6 +717,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, compares_and_branches);
     tcase_add_test(tc, reads_see_earlier_writes);
+    tcase_add_test(tc, range_inside_a_txn);
     tcase_add_test(tc, thousand_ops);
     tcase_add_test(tc, failures_apply_nothing);
     tcase_add_test(tc, busy_ring_applies_nothing);

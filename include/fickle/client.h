@@ -280,6 +280,9 @@ int fickle_txn_get(fickle_txn_t *t, fickle_txn_branch_t branch, const void *key,
 int fickle_txn_put(fickle_txn_t *t, fickle_txn_branch_t branch, const void *key, size_t klen, const void *val,
                    size_t vlen, uint64_t expiry_ms, unsigned flags);
 int fickle_txn_del(fickle_txn_t *t, fickle_txn_branch_t branch, const void *key, size_t klen);
+/* RANGE as fickle_range (q's keys are copied), seeing the TXN's earlier
+ * writes; the rows stop with fickle_rows_more well before the reply cap. */
+int fickle_txn_range(fickle_txn_t *t, fickle_txn_branch_t branch, const fickle_range_t *q);
 
 /* The request value (the TXN body): its size, and the bytes written to
  * buf (cap >= size). Returns the size, or 0 if the TXN is unusable. */
@@ -287,14 +290,16 @@ size_t fickle_txn_size(const fickle_txn_t *t);
 size_t fickle_txn_encode(const fickle_txn_t *t, void *buf, size_t cap);
 
 /* One op's result: status FICKLE_OK or FICKLE_STATUS_NOT_FOUND (GET or
- * DELETE of an absent key); value (GET) points into the result. */
+ * DELETE of an absent key); value (GET) and rows (RANGE) belong to the
+ * result (valid until fickle_txn_result_free). */
 typedef struct {
-    unsigned kind;      /* FICKLE_TXN_OP_* */
+    unsigned kind;       /* FICKLE_TXN_OP_* */
     int status;
-    const char *value;  /* GET with FICKLE_OK; else NULL */
+    const char *value;   /* GET with FICKLE_OK; else NULL */
     size_t vlen;
-    uint64_t version;   /* GET: the item's; PUT: the new item's */
-    uint64_t expiry_ms; /* GET, PUT: absolute Unix ms, 0 = none */
+    uint64_t version;    /* GET: the item's; PUT: the new item's */
+    uint64_t expiry_ms;  /* GET, PUT: absolute Unix ms, 0 = none */
+    fickle_rows_t *rows; /* RANGE; else NULL */
 } fickle_txn_op_result_t;
 
 typedef struct fickle_txn_result fickle_txn_result_t;

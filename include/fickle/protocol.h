@@ -161,10 +161,11 @@ enum {
  * Op (16-byte header, key, value):
  *   off size field
  *     0    1 kind        FICKLE_TXN_OP_*
- *     1    1 flags       PUT: FICKLE_TXN_PUT_KEEPTTL; else 0
- *     2    2 key_len
- *     4    4 value_len   PUT: the value; else 0
- *     8    8 expiry      PUT: absolute Unix ms, 0 = none; else 0
+ *     1    1 flags       PUT: FICKLE_TXN_PUT_KEEPTTL; RANGE: FICKLE_RANGE_*; else 0
+ *     2    2 key_len     RANGE: the start key
+ *     4    4 value_len   PUT: the value; RANGE: the end key; else 0
+ *     8    8 word        PUT: expiry, absolute Unix ms, 0 = none; RANGE: row
+ *                        limit, 0 = none; else 0
  * Reply (OK): extras FICKLE_EXT_R_TXN = u32 txn flags (FICKLE_TXN_SUCCEEDED),
  * u32 result count, u64 revision (the LSN of the TXN's writes, 0 if it
  * wrote nothing); value = one result per op of the branch that ran:
@@ -172,10 +173,11 @@ enum {
  *     0    1 kind        the op's kind
  *     1    1 reserved    0
  *     2    2 status      FICKLE_STATUS_OK or _NOT_FOUND
- *     4    4 value_len   GET: the value; else 0
- *     8    8 version     GET: the item's; PUT: the new one; else 0
- *    16    8 expiry      GET, PUT: absolute Unix ms, 0 = none; else 0
- *    24  ... value */
+ *     4    4 value_len   GET: the value; RANGE: the rows; else 0
+ *     8    8 version     GET: the item's; PUT: the new one; RANGE: row count; else 0
+ *    16    8 expiry      GET, PUT: absolute Unix ms, 0 = none; RANGE: row-set
+ *                        flags (FICKLE_ROWS_MORE); else 0
+ *    24  ... value       GET: the value; RANGE: rows as in a RANGE reply */
 #define FICKLE_TXN_HEADER_SIZE 12u
 #define FICKLE_TXN_COMPARE_HEADER 16u
 #define FICKLE_TXN_OP_HEADER 16u
@@ -200,6 +202,7 @@ enum {
     FICKLE_TXN_OP_GET = 1,
     FICKLE_TXN_OP_PUT = 2,
     FICKLE_TXN_OP_DELETE = 3,
+    FICKLE_TXN_OP_RANGE = 4, /* rows between two keys, as the RANGE opcode */
 };
 #define FICKLE_TXN_PUT_KEEPTTL 0x01u /* PUT: keep the current expiry (expiry must be 0) */
 
