@@ -4,9 +4,14 @@
  * inside a TXN seeing its earlier writes, one version per TXN, a TXN of
  * 1,000 ops, TXNs that must apply nothing (larger than the change ring,
  * a value over the limit), isolation between real processes (transfers
- * guarded by VERSION compares while readers check the total), and a whole
- * process group killed under TXN load with --fsync always.
+ * guarded by VERSION compares while readers check the total), a worker
+ * killed inside a TXN's critical section, and a whole process group
+ * killed under TXN load with --fsync always.
  */
+
+#ifndef FICKLED_TEST_PATH
+#error "FICKLED_TEST_PATH must name the fickled built with crash points"
+#endif
 #include "config.h"
 
 #include <check.h>
@@ -20,6 +25,7 @@
 #include <unistd.h>
 
 #include "fickle/client.h"
+#include "store/store.h"
 #include "tests/harness.h"
 #include "tests/load_util.h"
 
@@ -31,6 +37,8 @@ static void teardown(void)
         fk_stop(&srv);
     fk_cleanup(&srv);
     memset(&srv, 0, sizeof(srv));
+    fk_binary = FICKLED_PATH;
+    unsetenv("FICKLE_TEST_CRASH");
 }
 
 static void start(const char *const *extra)
@@ -430,6 +438,63 @@ START_TEST(busy_ring_applies_nothing)
 }
 END_TEST
 
+/* A worker killed inside a TXN's critical section (crash points of the
+ * test build): the next locker rolls the section back, so none of the TXN
+ * is visible -- or, killed after the commit, all of it. */
+static const struct {
+    unsigned cp, skip;
+} inside[] = {{STORE_CP_ALLOCATED, 25}, {STORE_CP_HASH_LINKED, 25}, {STORE_CP_ORDER_PARTIAL, 5},
+              {STORE_CP_COMMITTED, 0}};
+
+START_TEST(worker_dies_inside_a_txn)
+{
+    char spec[32];
+    snprintf(spec, sizeof(spec), "%u:%u", inside[_i].cp, inside[_i].skip);
+    setenv("FICKLE_TEST_CRASH", spec, 1);
+    fk_binary = FICKLED_TEST_PATH;
+    start(NULL);
+    fickle_t *c = conn();
+    fickle_txn_t *t = fickle_txn_new();
+    char k[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(k, sizeof(k), "crash:%03d", i);
+        fickle_txn_put(t, FICKLE_TXN_SUCCESS, k, strlen(k), "v", 1, 0, 0);
+    }
+    int rc = run_err(c, t);
+    ck_assert_msg(rc < 0, "the TXN was answered (%s): the crash point was not reached", fickle_strstatus(rc));
+    fickle_close(c);
+    ck_assert(fk_log_has(&srv, "killed by signal 9", 5000));
+    ck_assert(fk_log_has(&srv, "test crash point", 0));
+    /* The next writer repairs the store: a TXN that stays under the crash
+     * point's count (after COMMITTED:0 every worker's first write dies, so
+     * the repair is left to the count's reader, which takes the mutex). */
+    for (int tries = 0; inside[_i].cp != STORE_CP_COMMITTED; tries++) {
+        c = conn();
+        t = fickle_txn_new();
+        fickle_txn_put(t, FICKLE_TXN_SUCCESS, "after", 5, "1", 1, 0, 0);
+        rc = run_err(c, t);
+        fickle_close(c);
+        if (rc == FICKLE_OK)
+            break;
+        ck_assert_msg(tries < 50 && rc < 0, "TXN after the crash: %s", fickle_strstatus(rc));
+        load_sleep_ms(100); /* a connection cut: the worker is being replaced */
+    }
+    fickle_range_t q;
+    fickle_range_init(&q);
+    q.start = "crash:";
+    q.start_len = 6;
+    q.end = "crash;";
+    q.end_len = 6;
+    c = conn();
+    uint64_t n = 0;
+    ck_assert_int_eq(fickle_count(c, &q, &n), FICKLE_OK);
+    ck_assert_uint_eq(n, inside[_i].cp == STORE_CP_COMMITTED ? 100 : 0);
+    fickle_close(c);
+    unsetenv("FICKLE_TEST_CRASH");
+    srv_stop_and_check(&srv);
+}
+END_TEST
+
 /* ---- isolation between processes ---------------------------------------------------------- */
 
 #define ACCOUNTS 8
@@ -721,6 +786,7 @@ static Suite *suite(void)
     tcase_add_test(tc, thousand_ops);
     tcase_add_test(tc, failures_apply_nothing);
     tcase_add_test(tc, busy_ring_applies_nothing);
+    tcase_add_loop_test(tc, worker_dies_inside_a_txn, 0, sizeof(inside) / sizeof(inside[0]));
     tcase_add_test(tc, transfers_keep_the_total);
     tcase_add_loop_test(tc, group_kill_under_txn_load, 0, 2);
     suite_add_tcase(s, tc);

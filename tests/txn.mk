@@ -12,7 +12,7 @@ tests_test_txn_parse_LDADD = client/libfickle.la frontend/libfickle_proto.a $(PR
 check_PROGRAMS += tests/test_txn_server
 TESTS += tests/test_txn_server
 tests_test_txn_server_SOURCES = tests/test_txn_server.c $(LOAD_UTIL_SOURCES) $(HARNESS_SOURCES)
-tests_test_txn_server_CPPFLAGS = $(HARNESS_CPPFLAGS)
+tests_test_txn_server_CPPFLAGS = $(HARNESS_CPPFLAGS) -DFICKLED_TEST_PATH='"$(abs_top_builddir)/tests/fickled_test"'
 tests_test_txn_server_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_txn_server_LDADD = client/libfickle.la $(CHECK_LIBS)
 
