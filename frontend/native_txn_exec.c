@@ -40,7 +40,8 @@ static bool cmp_holds(int order, uint8_t cmp)
 /* Bytewise order of a against b: memcmp, a shorter prefix first. */
 static int bytes_order(const char *a, size_t alen, const char *b, size_t blen)
 {
-    int r = memcmp(a, b, alen < blen ? alen : blen);
+    size_t n = alen < blen ? alen : blen;
+    int r = n ? memcmp(a, b, n) : 0; /* an empty side may be NULL */
     return r ? r : (alen > blen) - (alen < blen);
 }
 
@@ -54,11 +55,10 @@ static store_err_t compare(store_t *st, const native_txn_compare_t *k, store_buf
     if (err != STORE_OK && err != STORE_NOT_FOUND)
         return err;
     bool live = err == STORE_OK;
+    uint64_t version = live ? m.version : 0; /* an absent key has version 0 */
     switch (k->target) {
     case FICKLE_TXN_TARGET_EXISTS: *holds = live == (k->cmp == FICKLE_TXN_CMP_EQUAL); break;
-    case FICKLE_TXN_TARGET_VERSION:
-        *holds = cmp_holds((live ? m.version : 0) < k->version ? -1 : (live ? m.version : 0) > k->version, k->cmp);
-        break;
+    case FICKLE_TXN_TARGET_VERSION: *holds = cmp_holds((version > k->version) - (version < k->version), k->cmp); break;
     default: *holds = live && cmp_holds(bytes_order(v->data, v->len, k->arg.ptr, k->arg.len), k->cmp); break;
     }
     return STORE_OK;
