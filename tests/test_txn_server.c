@@ -167,6 +167,23 @@ START_TEST(compares_and_branches)
     r = run(c, t);
     ck_assert(fickle_txn_result_succeeded(r));
     fickle_txn_result_free(r);
+    /* Pipelined: three TXNs in one write, each reply with its result. */
+    t = fickle_txn_new();
+    fickle_txn_compare_value(t, "p", 1, EQ, "", 0); /* absent: fails, then holds */
+    fickle_txn_put(t, FICKLE_TXN_FAILURE, "p", 1, "", 0, 0, 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(fickle_queue_txn(c, t, NULL), FICKLE_OK);
+    fickle_txn_free(t);
+    for (int i = 0; i < 3; i++) {
+        fickle_reply_t rep;
+        ck_assert_int_eq(fickle_read_reply(c, &rep), FICKLE_OK);
+        ck_assert_uint_eq(rep.opcode, FICKLE_OP_TXN);
+        ck_assert_ptr_nonnull(rep.txn);
+        ck_assert(fickle_txn_result_succeeded(rep.txn) == (i > 0));
+        ck_assert_uint_eq(rep.version, fickle_txn_result_revision(rep.txn));
+        ck_assert((rep.version != 0) == (i == 0));
+        fickle_reply_free(&rep);
+    }
     fickle_close(c);
 }
 END_TEST
