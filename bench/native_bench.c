@@ -3,7 +3,7 @@
  * libfickle, shaped like redis-benchmark so the two can be compared.
  *
  *   native_bench [-h host] [-p port | -s socket] [-c clients] [-n requests]
- *                [-P pipeline] [-t set,get] [-r keyspace] [-d value-size]
+ *                [-P pipeline] [-t set,get,txn] [-r keyspace] [-d value-size]
  *                [--threads T] [--csv] [--no-preload | --preload]
  *
  * Each of the clients is its own libfickle connection; they are spread over
@@ -14,7 +14,9 @@
  * event loop does the same with one thread. Keys are "key:" and 12 digits
  * (redis-benchmark -r's form) drawn uniformly from [0, keyspace); values are
  * d bytes of 'x' (redis-benchmark -d's). -n requests of each test are
- * divided among the clients.
+ * divided among the clients. A txn request is one TXN shaped like a
+ * transfer: "if key A exists then PUT A, PUT B" (two random keys; the
+ * keyspace is preloaded so the compare holds).
  *
  * Everything is checked: every reply must have status OK (SET: a new
  * version; GET: a value of exactly d bytes, so before GETs the keyspace is
@@ -144,8 +146,8 @@ static double ms(uint64_t ns) { return (double)ns / 1e6; }
 
 /* ---- configuration ----------------------------------------------------------------- */
 
-enum { T_PRELOAD, T_SET, T_GET };
-static const char *const test_name[] = {"PRELOAD", "SET", "GET"};
+enum { T_PRELOAD, T_SET, T_GET, T_TXN };
+static const char *const test_name[] = {"PRELOAD", "SET", "GET", "TXN"};
 
 #define MAX_TESTS 8
 
@@ -162,7 +164,7 @@ static struct {
     size_t dsize;
     unsigned threads;
     bool csv;
-    int preload; /* -1: when GET is among the tests */
+    int preload; /* -1: when GET or TXN is among the tests */
     uint64_t seed;
     int timeout_ms;
 } cfg = {
@@ -192,12 +194,12 @@ static void usage(FILE *out)
             "  -c CLIENTS     connections (default 50)\n"
             "  -n REQUESTS    requests per test, over all clients (default 100000)\n"
             "  -P PIPELINE    requests sent per batch by each client (default 1)\n"
-            "  -t TESTS       comma-separated, run in this order: set, get (default set,get)\n"
+            "  -t TESTS       comma-separated, run in this order: set, get, txn (default set,get)\n"
             "  -r KEYSPACE    keys are key:000000000000 .. key:<KEYSPACE-1>, drawn uniformly (default 100000)\n"
             "  -d SIZE        value size in bytes for SET and the preload; GET checks it (default 3)\n"
             "  --threads T    threads the clients are spread over (default 1)\n"
             "  --csv          CSV like redis-benchmark --csv, plus the batch-latency percentiles\n"
-            "  --preload      SET every key of the keyspace first (default: when GET is a test)\n"
+            "  --preload      SET every key of the keyspace first (default: when GET or TXN is a test)\n"
             "  --no-preload   do not; GETs then need every key present with SIZE-byte values\n"
             "  --seed S       seed of the key choice (default 1)\n"
             "  --timeout MS   connect and I/O timeout per wait (default 10000)\n"
@@ -245,8 +247,10 @@ static void parse_tests(const char *s)
             kind = T_SET;
         else if (!strcasecmp(t, "get"))
             kind = T_GET;
+        else if (!strcasecmp(t, "txn"))
+            kind = T_TXN;
         else {
-            fprintf(stderr, "native_bench: unknown test '%s' (set, get)\n", t);
+            fprintf(stderr, "native_bench: unknown test '%s' (set, get, txn)\n", t);
             exit(2);
         }
         if (cfg.ntests == MAX_TESTS) {
@@ -316,6 +320,22 @@ static bool has_work(const client_t *cl, int kind)
     return kind == T_PRELOAD ? cl->next < cl->hi : cl->todo > 0;
 }
 
+/* TXN: if key exists then PUT key, PUT key:other. */
+static int queue_txn(client_t *cl, const char *key, uint64_t other)
+{
+    char k2[KEY_LEN];
+    format_key(k2, other);
+    fickle_txn_t *t = fickle_txn_new();
+    if (!t)
+        return FICKLE_ERR_NOMEM;
+    fickle_txn_compare_exists(t, key, KEY_LEN, true);
+    fickle_txn_put(t, FICKLE_TXN_SUCCESS, key, KEY_LEN, value, cfg.dsize, 0, 0);
+    fickle_txn_put(t, FICKLE_TXN_SUCCESS, k2, KEY_LEN, value, cfg.dsize, 0, 0);
+    int rc = fickle_queue_txn(cl->c, t, NULL);
+    fickle_txn_free(t);
+    return rc;
+}
+
 static void send_batch(client_t *cl, int kind)
 {
     unsigned depth = kind == T_PRELOAD ? PRELOAD_PIPELINE : cfg.pipeline;
@@ -330,8 +350,9 @@ static void send_batch(client_t *cl, int kind)
             cl->todo--;
         }
         format_key(key, k);
-        int rc = kind == T_GET ? fickle_queue_get(cl->c, key, KEY_LEN, NULL)
-                               : fickle_queue_set(cl->c, key, KEY_LEN, value, cfg.dsize, 0, 0, NULL);
+        int rc = kind == T_GET   ? fickle_queue_get(cl->c, key, KEY_LEN, NULL)
+                 : kind == T_TXN ? queue_txn(cl, key, splitmix64(&cl->rng) % cfg.keyspace)
+                                 : fickle_queue_set(cl->c, key, KEY_LEN, value, cfg.dsize, 0, 0, NULL);
         if (rc != FICKLE_OK)
             die("client %u: queueing %s %.*s: %s", cl->id, test_name[kind], KEY_LEN, key, fickle_errstr(cl->c));
         cl->batch[n++] = k;
@@ -359,7 +380,9 @@ static void read_batch(worker_t *w, client_t *cl, int kind)
             die("client %u: %s %.*s: the server replied %s: %s", cl->id, test_name[kind], KEY_LEN, key,
                 fickle_strstatus(rc), r.value ? r.value : "");
         }
-        bool ok = r.version != 0 && r.opcode == (kind == T_GET ? FICKLE_OP_GET : FICKLE_OP_SET);
+        static const uint8_t opcode[] = {FICKLE_OP_SET, FICKLE_OP_SET, FICKLE_OP_GET, FICKLE_OP_TXN};
+        bool ok = r.version != 0 && r.opcode == opcode[kind] &&
+                  (kind != T_TXN || (fickle_txn_result_succeeded(r.txn) && fickle_txn_result_count(r.txn) == 2));
         if (!ok || (kind == T_GET && (r.vlen != cfg.dsize || !r.value))) {
             format_key(key, cl->batch[i]);
             die("client %u: %s %.*s: OK reply with opcode %u, version %" PRIu64 ", %zu-byte value%s", cl->id,
@@ -484,7 +507,7 @@ int main(int argc, char **argv)
     if (cfg.preload < 0) {
         cfg.preload = 0;
         for (unsigned i = 0; i < cfg.ntests; i++)
-            cfg.preload |= cfg.tests[i] == T_GET;
+            cfg.preload |= cfg.tests[i] == T_GET || cfg.tests[i] == T_TXN;
     }
 
     value = malloc(cfg.dsize + 1);

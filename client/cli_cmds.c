@@ -532,6 +532,160 @@ static int c_quit(cli_t *cli, int argc, cli_arg_t *a)
     return CLI_OK;
 }
 
+/* ---- transactions ------------------------------------------------------------------- */
+
+/* A comparison word: = != < > or eq ne lt gt. 0 if not one. */
+static unsigned txn_cmp(const cli_arg_t *a)
+{
+    static const char *const words[][2] = {{"=", "eq"}, {"!=", "ne"}, {"<", "lt"}, {">", "gt"}};
+    for (unsigned i = 0; i < 4; i++)
+        if (is(a, words[i][0]) || is(a, words[i][1]))
+            return FICKLE_TXN_CMP_EQUAL + i;
+    return 0;
+}
+
+/* One compare at a[*i]: version KEY OP N | value KEY OP VALUE | exists KEY
+ * | missing KEY. Returns FICKLE_OK (advancing *i) or a usage error. */
+static int txn_compare(fickle_txn_t *t, int argc, cli_arg_t *a, int *i)
+{
+    const cli_arg_t *w = &a[*i];
+    int left = argc - *i - 1;
+    if ((is(w, "exists") || is(w, "missing")) && left >= 1) {
+        *i += 2;
+        return fickle_txn_compare_exists(t, w[1].p, w[1].len, is(w, "exists"));
+    }
+    unsigned cmp = left >= 3 ? txn_cmp(&w[2]) : 0;
+    uint64_t v;
+    if (is(w, "version") && cmp && to_u64(&w[3], &v)) {
+        *i += 4;
+        return fickle_txn_compare_version(t, w[1].p, w[1].len, cmp, v);
+    }
+    if (is(w, "value") && cmp) {
+        *i += 4;
+        return fickle_txn_compare_value(t, w[1].p, w[1].len, cmp, w[3].p, w[3].len);
+    }
+    return usage_err("txn: bad compare at '%s' (version KEY OP N | value KEY OP VALUE | exists KEY | missing KEY)",
+                     w->p);
+}
+
+/* A range op at a[*i]: range MIN MAX [rev] [limit N]. */
+static int txn_range(fickle_txn_t *t, fickle_txn_branch_t br, int argc, cli_arg_t *a, int *i)
+{
+    fickle_range_t q;
+    fickle_range_init(&q);
+    int lo = bound(&a[*i + 1], true, &q), hi = bound(&a[*i + 2], false, &q);
+    if (lo < 0 || hi < 0)
+        return usage_err("txn: range min or max not a valid range item ([key, (key, -, +)");
+    if (lo || hi) { /* "+" as min or "-" as max: ("", "") is empty too */
+        fickle_range_init(&q);
+        q.start = q.end = "";
+    }
+    int64_t n;
+    for (*i += 3; *i < argc; (*i)++) {
+        if (is(&a[*i], "rev"))
+            q.flags |= FICKLE_RANGE_REVERSE;
+        else if (is(&a[*i], "limit") && *i + 1 < argc && to_i64(&a[*i + 1], &n) && n > 0 && n <= UINT32_MAX)
+            q.limit = (uint32_t)n, (*i)++;
+        else
+            break;
+    }
+    return fickle_txn_range(t, br, &q);
+}
+
+/* One op at a[*i]: get KEY | set KEY VALUE [pxat ms|keepttl] | del KEY |
+ * range MIN MAX [rev] [limit N]. */
+static int txn_op(fickle_txn_t *t, fickle_txn_branch_t br, int argc, cli_arg_t *a, int *i)
+{
+    const cli_arg_t *w = &a[*i];
+    int left = argc - *i - 1;
+    if (is(w, "range") && left >= 2)
+        return txn_range(t, br, argc, a, i);
+    if ((is(w, "get") || is(w, "del")) && left >= 1) {
+        *i += 2;
+        return is(w, "get") ? fickle_txn_get(t, br, w[1].p, w[1].len) : fickle_txn_del(t, br, w[1].p, w[1].len);
+    }
+    if (!is(w, "set") || left < 2)
+        return usage_err("txn: bad op at '%s' (get KEY | set KEY VALUE [pxat ms|keepttl] | del KEY | range MIN MAX)",
+                         w->p);
+    uint64_t exp = 0;
+    unsigned fl = 0;
+    *i += 3;
+    if (*i < argc && is(&a[*i], "keepttl")) {
+        fl = FICKLE_TXN_PUT_KEEPTTL;
+        *i += 1;
+    } else if (*i < argc && is(&a[*i], "pxat")) {
+        if (*i + 1 >= argc || !to_u64(&a[*i + 1], &exp) || !exp)
+            return usage_err("txn: pxat takes a positive integer");
+        *i += 2;
+    }
+    return fickle_txn_put(t, br, w[1].p, w[1].len, w[2].p, w[2].len, exp, fl);
+}
+
+/* Builds the TXN from the words after "txn". */
+static int txn_build(fickle_txn_t *t, int argc, cli_arg_t *a)
+{
+    int i = 1, rc = FICKLE_OK;
+    while (i < argc && !is(&a[i], "then") && !is(&a[i], "else") && rc == FICKLE_OK)
+        rc = txn_compare(t, argc, a, &i);
+    for (int br = 0; br < 2 && rc == FICKLE_OK && i < argc; br++) {
+        if (!is(&a[i], br ? "else" : "then")) {
+            if (br == 0)
+                continue; /* no then: straight to else */
+            return usage_err("txn: '%s' where else or the end was expected", a[i].p);
+        }
+        for (i++; i < argc && !is(&a[i], "else") && rc == FICKLE_OK;)
+            rc = txn_op(t, br ? FICKLE_TXN_FAILURE : FICKLE_TXN_SUCCESS, argc, a, &i);
+    }
+    if (rc == FICKLE_OK && i < argc)
+        return usage_err("txn: unexpected '%s'", a[i].p);
+    if (rc == FICKLE_ERR_NOMEM)
+        return oom();
+    return rc == FICKLE_OK ? CLI_OK : rc == CLI_USAGE ? CLI_USAGE : usage_err("txn: bad arguments");
+}
+
+static void txn_print(const cli_t *cli, const fickle_txn_result_t *r)
+{
+    uint64_t rev = fickle_txn_result_revision(r);
+    printf("%s", fickle_txn_result_succeeded(r) ? "succeeded" : "failed");
+    if (rev)
+        printf(" revision=%" PRIu64, rev);
+    putchar('\n');
+    for (size_t i = 0; i < fickle_txn_result_count(r); i++) {
+        const fickle_txn_op_result_t *e = fickle_txn_result_at(r, i);
+        printf("%zu) ", i + 1);
+        if (e->kind == FICKLE_TXN_OP_PUT)
+            printf("OK version=%" PRIu64 "\n", e->version);
+        else if (e->kind == FICKLE_TXN_OP_DELETE)
+            puts(e->status == FICKLE_OK ? "1" : "0");
+        else if (e->kind == FICKLE_TXN_OP_RANGE) {
+            printf("rows=%zu%s\n", fickle_rows_count(e->rows), fickle_rows_more(e->rows) ? " more" : "");
+            print_rows(cli, e->rows);
+        }
+        else if (e->status != FICKLE_OK)
+            puts("(nil)");
+        else
+            outln(cli, e->value, e->vlen);
+    }
+}
+
+static int c_txn(cli_t *cli, int argc, cli_arg_t *a)
+{
+    fickle_txn_t *t = fickle_txn_new();
+    if (!t)
+        return oom();
+    int rc = txn_build(t, argc, a);
+    if (rc == CLI_OK && (rc = cli_connect(cli)) == CLI_OK) {
+        fickle_txn_result_t *r = NULL;
+        rc = fickle_txn_exec(cli->conn, t, &r);
+        if (rc == FICKLE_OK)
+            txn_print(cli, r);
+        rc = result(cli, rc);
+        fickle_txn_result_free(r);
+    }
+    fickle_txn_free(t);
+    return rc;
+}
+
 static int c_help(cli_t *cli, int argc, cli_arg_t *a)
 {
     cli_help(stdout);
@@ -554,6 +708,8 @@ static const command_t commands[] = {
     {"stats", 0, 1, c_stats, "stats [section]"},
     {"ping", 0, 1, c_ping, "ping [message]"},
     {"auth", 1, 2, c_auth, "auth [user] password"},
+    {"txn", 0, -1, c_txn, "txn [compare ...] [then op ...] [else op ...]   (compare: version|value KEY =|!=|<|> ARG, "
+                          "exists|missing KEY; op: get KEY, set KEY VALUE [pxat ms|keepttl], del KEY, range MIN MAX [rev] [limit n])"},
     {"quit", 0, 0, c_quit, "quit"},
     {"help", 0, 1, c_help, "help"},
 };

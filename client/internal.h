@@ -77,4 +77,21 @@ int fickle__read(fickle_t *c, void *dst, size_t n, const char *what);
 uint8_t *fickle__frame(fickle_t *c, uint8_t opcode, uint8_t flags, size_t elen, size_t klen, size_t vlen,
                        uint32_t keys, uint64_t *opaque, int *rc);
 
+/* A range's bounds as sent: flags (those in allowed) with START_NONE /
+ * END_NONE for a NULL side, whose key is then empty. */
+unsigned fickle__range_bounds(const fickle_range_t *q, unsigned allowed, const void **start, size_t *slen,
+                              const void **end, size_t *elen);
+
+/* ---- reply.c --------------------------------------------------------------------- */
+
+/* Splits buf[0..len) into exactly `count` rows; on success takes buf
+ * (malloc'd). Malformed rows kill the connection (the server is broken). */
+int fickle__rows_parse(fickle_t *c, char *buf, size_t len, uint32_t count, uint32_t set_flags, fickle_rows_t **out);
+
+/* ---- txn.c ----------------------------------------------------------------------- */
+
+/* Validates a TXN reply's results (value buf of len bytes, malloc'd; taken
+ * on success) with its extras ext (FICKLE_EXT_R_TXN bytes) into *out. */
+int fickle__txn_parse(fickle_t *c, char *buf, size_t len, const uint8_t *ext, struct fickle_txn_result **out);
+
 #endif

@@ -7,7 +7,8 @@ client_libfickle_la_SOURCES = \
 	client/conn.c \
 	client/request.c \
 	client/reply.c \
-	client/ops.c
+	client/ops.c \
+	client/txn.c
 client_libfickle_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -export-symbols-regex '^fickle_[a-z]'
 
 fickleincludedir = $(includedir)/fickle

@@ -20,7 +20,7 @@ const char *fickle_strstatus(int code)
     static const char *const status[] = {
         "OK",          "NOT_FOUND",      "EXISTS",        "CAS_MISMATCH", "TOO_BIG",      "NOMEM",
         "BAD_REQUEST", "UNKNOWN_OPCODE", "AUTH_REQUIRED", "AUTH_FAILED",  "NOT_A_NUMBER", "OVERFLOW",
-        "BUSY",        "TIMEOUT",        "UNSUPPORTED_VERSION", "INTERNAL",
+        "BUSY",        "TIMEOUT",        "UNSUPPORTED_VERSION", "INTERNAL",     "TXN_TOO_BIG",
     };
     static const char *const client[] = {
         "ERR_IO", "ERR_TIMEOUT", "ERR_PROTOCOL", "ERR_CLOSED", "ERR_TOO_BIG", "ERR_NOMEM", "ERR_ARG",
@@ -84,9 +84,8 @@ void fickle_rows_free(fickle_rows_t *r)
     free(r);
 }
 
-/* Splits buf[0..len) into exactly `count` rows; on success takes buf.
- * Malformed rows kill the connection (the server is broken). */
-static int rows_parse(fickle_t *c, char *buf, size_t len, uint32_t count, uint32_t set_flags, fickle_rows_t **out)
+/* (internal.h) */
+int fickle__rows_parse(fickle_t *c, char *buf, size_t len, uint32_t count, uint32_t set_flags, fickle_rows_t **out)
 {
     if (count > len / FICKLE_ROW_HEADER_SIZE)
         return fickle__die(c, FICKLE_ERR_PROTOCOL, "reply claims %u rows in %zu bytes", count, len);
@@ -145,6 +144,8 @@ static size_t extras_min(uint8_t opcode)
         return FICKLE_EXT_R_ROWS;
     case FICKLE_OP_COUNT:
         return FICKLE_EXT_R_COUNT;
+    case FICKLE_OP_TXN:
+        return FICKLE_EXT_R_TXN;
     default:
         return 0;
     }
@@ -178,9 +179,18 @@ static int decode_ok(fickle_t *c, const fickle_pend_t *p, const uint8_t *ext, fi
         uint32_t n = fickle_get_le32(ext);
         if (p->opcode == FICKLE_OP_MGET && n != p->keys)
             return fickle__die(c, FICKLE_ERR_PROTOCOL, "MGET of %u keys answered with %u rows", p->keys, n);
-        int rc = rows_parse(c, r->value, r->vlen, n, fickle_get_le32(ext + 4), &r->rows);
+        int rc = fickle__rows_parse(c, r->value, r->vlen, n, fickle_get_le32(ext + 4), &r->rows);
         if (rc)
             return rc;
+        r->value = NULL;
+        r->vlen = 0;
+        break;
+    }
+    case FICKLE_OP_TXN: {
+        int rc = fickle__txn_parse(c, r->value, r->vlen, ext, &r->txn);
+        if (rc)
+            return rc;
+        r->version = fickle_txn_result_revision(r->txn);
         r->value = NULL;
         r->vlen = 0;
         break;
@@ -305,5 +315,6 @@ void fickle_reply_free(fickle_reply_t *r)
         return;
     free(r->value);
     fickle_rows_free(r->rows);
+    fickle_txn_result_free(r->txn);
     memset(r, 0, sizeof(*r));
 }

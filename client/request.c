@@ -296,23 +296,32 @@ void fickle_range_init(fickle_range_t *q)
 
 /* RANGE/COUNT: key = start, value = end; a NULL bound (or a _NONE flag)
  * sends no key and the _NONE flag. */
+unsigned fickle__range_bounds(const fickle_range_t *q, unsigned allowed, const void **start, size_t *slen,
+                              const void **end, size_t *elen)
+{
+    unsigned fl = q->flags & allowed;
+    *start = q->start, *end = q->end;
+    *slen = q->start_len, *elen = q->end_len;
+    if (!*start || (fl & FICKLE_RANGE_START_NONE)) {
+        *start = NULL, *slen = 0;
+        fl = (fl | FICKLE_RANGE_START_NONE) & ~FICKLE_RANGE_START_INCL;
+    }
+    if (!*end || (fl & FICKLE_RANGE_END_NONE)) {
+        *end = NULL, *elen = 0;
+        fl = (fl | FICKLE_RANGE_END_NONE) & ~FICKLE_RANGE_END_INCL;
+    }
+    return fl;
+}
+
 static int queue_range(fickle_t *c, uint8_t opcode, const fickle_range_t *q, unsigned allowed, uint64_t *opaque)
 {
     if (!q)
         return c ? fickle__fail(c, FICKLE_ERR_ARG, "no range given") : FICKLE_ERR_ARG;
-    unsigned fl = q->flags & allowed;
     if (q->flags & ~RANGE_FLAGS)
         return bad_flags(c, opcode == FICKLE_OP_RANGE ? "RANGE" : "COUNT", q->flags, RANGE_FLAGS);
-    const void *start = q->start, *end = q->end;
-    size_t slen = q->start_len, elen = q->end_len;
-    if (!start || (fl & FICKLE_RANGE_START_NONE)) {
-        start = NULL, slen = 0;
-        fl = (fl | FICKLE_RANGE_START_NONE) & ~FICKLE_RANGE_START_INCL;
-    }
-    if (!end || (fl & FICKLE_RANGE_END_NONE)) {
-        end = NULL, elen = 0;
-        fl = (fl | FICKLE_RANGE_END_NONE) & ~FICKLE_RANGE_END_INCL;
-    }
+    const void *start, *end;
+    size_t slen, elen;
+    unsigned fl = fickle__range_bounds(q, allowed, &start, &slen, &end, &elen);
     uint8_t ext[4];
     fickle_put_le32(ext, q->limit);
     return queue(c, opcode, (uint8_t)fl, ext, q->limit ? 4 : 0, start, slen, end, elen, opaque);

@@ -68,6 +68,7 @@ static const cmd_meta_t meta[CMD__COUNT] = {
     [CMD_SAVE] = {"save", 0},
     [CMD_BGSAVE] = {"bgsave", 0},
     [CMD_LASTSAVE] = {"lastsave", 0},
+    [CMD_TXN] = {"txn", W},
 };
 
 #undef W

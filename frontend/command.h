@@ -90,6 +90,8 @@ typedef enum {
     CMD_SAVE,     /* reply once a snapshot begun after the request is durable */
     CMD_BGSAVE,   /* RESP: [] or ["SCHEDULE"] */
     CMD_LASTSAVE,
+    /* native only */
+    CMD_TXN,      /* native TXN: argv [empty key, TXN body] (frontend/native_txn.h) */
     CMD__COUNT
 } cmd_id_t;
 

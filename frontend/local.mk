@@ -14,7 +14,9 @@ frontend_libfickle_proto_a_SOURCES = \
 	frontend/native_parse.h \
 	frontend/native_parse.c \
 	frontend/native_reply.h \
-	frontend/native_reply.c
+	frontend/native_reply.c \
+	frontend/native_txn.h \
+	frontend/native_txn.c
 frontend_libfickle_proto_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 
 # What a program linking the protocol library also needs.
@@ -36,6 +38,8 @@ frontend_libfickle_frontend_a_SOURCES = \
 	frontend/resp_multi.h \
 	frontend/resp_multi.c \
 	frontend/native_exec.c \
+	frontend/native_txn_exec.h \
+	frontend/native_txn_exec.c \
 	frontend/proto.h \
 	frontend/conn.h \
 	frontend/conn.c \

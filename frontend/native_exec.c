@@ -11,12 +11,14 @@
 #include "frontend/exec.h"
 #include "frontend/native_parse.h"
 #include "frontend/native_reply.h"
+#include "frontend/native_txn_exec.h"
 #include "frontend/proto.h"
 #include "frontend/worker.h"
 
 typedef struct {
     native_parser_t p;
     size_t want;
+    native_txn_t txn; /* TXN's parsed body, reused */
 } native_state_t;
 
 static uint16_t status_of(store_err_t err)
@@ -256,6 +258,7 @@ static proto_result_t native_exec(conn_t *c, const cmd_t *cmd, struct evbuffer *
     case CMD_AUTH: rc = do_auth(c, cmd, out); break;
     case CMD_SAVE: exec_save(c, cmd, save_reply); rc = 0; break;
     case CMD_BGSAVE: rc = do_bgsave(c, cmd, out); break;
+    case CMD_TXN: rc = native_txn_run(c, cmd, &((native_state_t *)c->pstate)->txn, out); break;
     case CMD_QUIT:
         native_reply_status(out, cmd->opcode, cmd->opaque, FICKLE_STATUS_OK, NULL);
         return PROTO_CLOSE;
@@ -299,6 +302,7 @@ static void native_state_free(void *arg)
 {
     native_state_t *s = arg;
     native_parser_free(&s->p);
+    native_txn_free(&s->txn);
     free(s);
 }
 

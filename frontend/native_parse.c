@@ -280,6 +280,7 @@ static const op_spec_t ops[256] = {
     [FICKLE_OP_STATS] = {FICKLE_OP_STATS, CMD_INFO, "STATS", 0, 0, 0, true, false, dec_stats},
     [FICKLE_OP_AUTH] = {FICKLE_OP_AUTH, CMD_AUTH, "AUTH", 0, 0, 0, true, true, dec_auth},
     [FICKLE_OP_QUIT] = {FICKLE_OP_QUIT, CMD_QUIT, "QUIT", 0, 0, 0, false, false, dec_none},
+    [FICKLE_OP_TXN] = {FICKLE_OP_TXN, CMD_TXN, "TXN", 0, 0, 0, false, true, NULL},
     [FICKLE_OP_SAVE] = {FICKLE_OP_SAVE, CMD_SAVE, "SAVE", 0, 0, 0, false, false, dec_none},
     [FICKLE_OP_BGSAVE] = {FICKLE_OP_BGSAVE, CMD_BGSAVE, "BGSAVE", 0, 0, 0, false, false, dec_none},
 };

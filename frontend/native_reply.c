@@ -151,27 +151,36 @@ size_t native_rows_size(const native_rows_t *r)
     return evbuffer_get_length(r->body);
 }
 
+int native_reply_move(struct evbuffer *out, uint8_t opcode, uint64_t opaque, const void *extras, size_t elen,
+                      struct evbuffer *body)
+{
+    size_t vlen = evbuffer_get_length(body);
+    if (vlen > UINT32_MAX || elen > 32)
+        return -1;
+    fickle_header_t h = {
+        .magic = FICKLE_MAGIC_REPLY,
+        .version = FICKLE_PROTOCOL_VERSION,
+        .opcode = opcode,
+        .extras_len = (uint16_t)elen,
+        .value_len = (uint32_t)vlen,
+        .opaque = opaque,
+    };
+    uint8_t head[FICKLE_HEADER_SIZE + 32];
+    fickle_header_encode(head, &h);
+    if (elen)
+        memcpy(head + FICKLE_HEADER_SIZE, extras, elen);
+    /* evbuffer_add_buffer moves the body's chains: no copy. */
+    if (evbuffer_add(out, head, FICKLE_HEADER_SIZE + elen) != 0 || evbuffer_add_buffer(out, body) != 0)
+        return -1;
+    return 0;
+}
+
 int native_rows_finish(native_rows_t *r, struct evbuffer *out, uint8_t opcode, uint64_t opaque, uint32_t set_flags)
 {
-    size_t vlen = evbuffer_get_length(r->body);
-    int rc = -1;
-    if (vlen <= UINT32_MAX) {
-        fickle_header_t h = {
-            .magic = FICKLE_MAGIC_REPLY,
-            .version = FICKLE_PROTOCOL_VERSION,
-            .opcode = opcode,
-            .extras_len = FICKLE_EXT_R_ROWS,
-            .value_len = (uint32_t)vlen,
-            .opaque = opaque,
-        };
-        uint8_t head[FICKLE_HEADER_SIZE + FICKLE_EXT_R_ROWS];
-        fickle_header_encode(head, &h);
-        fickle_put_le32(head + FICKLE_HEADER_SIZE, r->count);
-        fickle_put_le32(head + FICKLE_HEADER_SIZE + 4, set_flags);
-        /* evbuffer_add_buffer moves the rows' chains: no copy. */
-        if (evbuffer_add(out, head, sizeof(head)) == 0 && evbuffer_add_buffer(out, r->body) == 0)
-            rc = 0;
-    }
+    uint8_t ext[FICKLE_EXT_R_ROWS];
+    fickle_put_le32(ext, r->count);
+    fickle_put_le32(ext + 4, set_flags);
+    int rc = native_reply_move(out, opcode, opaque, ext, sizeof(ext), r->body);
     native_rows_free(r);
     return rc;
 }

@@ -48,6 +48,11 @@ int native_reply_counter(struct evbuffer *out, uint8_t opcode, uint64_t opaque, 
 /* OK for COUNT: extras = count. */
 int native_reply_count(struct evbuffer *out, uint8_t opcode, uint64_t opaque, uint64_t count);
 
+/* OK with extras (at most 32 bytes) and the bytes of body as the value,
+ * moved (not copied) behind the header; body is left empty. */
+int native_reply_move(struct evbuffer *out, uint8_t opcode, uint64_t opaque, const void *extras, size_t elen,
+                      struct evbuffer *body);
+
 /* Rows of an MGET or RANGE reply, built in a private evbuffer and then
  * moved (not copied) behind the header by native_rows_finish. */
 typedef struct {

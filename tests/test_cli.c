@@ -3,7 +3,8 @@
  * (exit 2, decided before any connection), connection errors (exit 3),
  * server error replies (exit 1), and the documented output of every
  * command (docs/client.md) against the in-process fake server, in one-shot
- * and interactive (standard input) mode.
+ * and interactive (standard input) mode; txn against a hook that decodes
+ * the TXN the CLI built.
  */
 #include "config.h"
 
@@ -16,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "frontend/native_reply.h"
+#include "frontend/native_txn.h"
 #include "tests/fake_server.h"
 
 #ifndef FICKLE_CLI_PATH
@@ -68,12 +71,14 @@ static int temp_file(void)
 static run_t *cli(const char *stdin_text, ...)
 {
     static run_t r;
-    const char *argv[32] = {"fickle-cli"};
+    const char *argv[48] = {"fickle-cli"};
     int argc = 1;
     va_list ap;
     va_start(ap, stdin_text);
-    for (const char *a; (a = va_arg(ap, const char *));)
+    for (const char *a; (a = va_arg(ap, const char *));) {
+        ck_assert_int_lt(argc, 47);
         argv[argc++] = a;
+    }
     va_end(ap);
     int in = stdin_text ? temp_file() : open("/dev/null", O_RDONLY), out = temp_file(), err = temp_file();
     if (stdin_text) {
@@ -321,6 +326,121 @@ START_TEST(authentication)
 }
 END_TEST
 
+/* ---- txn ------------------------------------------------------------------------------- */
+
+/* The TXN hook: writes what the request asked for into `seen` and answers
+ * as if the compares held (succeed) or not: PUTs at version 7, GET "k" =
+ * "val", DELETE "d" found, everything else absent; a RANGE has one row,
+ * a1 = v, and MORE. */
+typedef struct {
+    bool succeed;
+    char seen[512];
+} txn_hook_t;
+
+static fake_after_t h_txn(const cmd_t *cmd, struct evbuffer *out, void *arg)
+{
+    static const char *const target[] = {"?", "value", "version", "exists"}, *const cmp[] = {"?", "=", "!=", "<", ">"};
+    static const char *const kind[] = {"?", "get", "put", "del", "range"};
+    txn_hook_t *h = arg;
+    native_txn_t t;
+    native_txn_init(&t);
+    size_t n = 0;
+    h->seen[0] = '\0';
+    if (cmd->id != CMD_TXN || native_txn_parse(&t, cmd->argv[1].ptr, cmd->argv[1].len) != FICKLE_STATUS_OK) {
+        native_reply_status(out, cmd->opcode, cmd->opaque, FICKLE_STATUS_BAD_REQUEST, "not a TXN");
+        return FAKE_KEEP;
+    }
+    for (size_t i = 0; i < t.ncmp; i++) {
+        const native_txn_compare_t *c = &t.cmp[i];
+        n += (size_t)snprintf(h->seen + n, sizeof(h->seen) - n, "%s %.*s %s %.*s%s%llu; ", target[c->target],
+                              (int)c->key.len, c->key.ptr, cmp[c->cmp],
+                              c->target == FICKLE_TXN_TARGET_VALUE ? (int)c->arg.len : 0, c->arg.ptr,
+                              c->target == FICKLE_TXN_TARGET_VALUE ? "" : "#", (unsigned long long)c->version);
+    }
+    struct evbuffer *res = evbuffer_new();
+    for (int br = 0; br < 2; br++) {
+        size_t nops;
+        const native_txn_op_t *ops = native_txn_branch(&t, br == 0, &nops);
+        n += (size_t)snprintf(h->seen + n, sizeof(h->seen) - n, "%s", br ? "| else " : "| then ");
+        for (size_t i = 0; i < nops; i++) {
+            const native_txn_op_t *o = &ops[i];
+            n += (size_t)snprintf(h->seen + n, sizeof(h->seen) - n, "%s %.*s %.*s f%u e%llu; ", kind[o->kind],
+                                  (int)o->key.len, o->key.ptr, (int)o->value.len, o->value.ptr, o->flags,
+                                  (unsigned long long)o->expiry_ms);
+            if ((br == 0) != h->succeed)
+                continue;
+            if (o->kind == FICKLE_TXN_OP_RANGE) {
+                native_rows_t rows;
+                native_rows_init(&rows);
+                native_rows_add(&rows, "a1", 2, "v", 1, 3, 0);
+                native_txn_result(res, o->kind, FICKLE_STATUS_OK, 1, FICKLE_ROWS_MORE, NULL, native_rows_size(&rows));
+                evbuffer_add_buffer(res, rows.body);
+                native_rows_free(&rows);
+                continue;
+            }
+            bool hit = (o->kind == FICKLE_TXN_OP_GET && o->key.len == 1 && o->key.ptr[0] == 'k') ||
+                       (o->kind == FICKLE_TXN_OP_DELETE && o->key.len == 1 && o->key.ptr[0] == 'd') ||
+                       o->kind == FICKLE_TXN_OP_PUT;
+            native_txn_result(res, o->kind, hit ? FICKLE_STATUS_OK : FICKLE_STATUS_NOT_FOUND,
+                              hit && o->kind != FICKLE_TXN_OP_DELETE ? 7 : 0, 0,
+                              hit && o->kind == FICKLE_TXN_OP_GET ? "val" : NULL,
+                              hit && o->kind == FICKLE_TXN_OP_GET ? 3 : 0);
+        }
+    }
+    size_t ran;
+    native_txn_branch(&t, h->succeed, &ran);
+    native_txn_reply(out, cmd->opaque, h->succeed ? FICKLE_TXN_SUCCEEDED : 0, (uint32_t)ran, h->succeed ? 7 : 0, res);
+    evbuffer_free(res);
+    native_txn_free(&t);
+    return FAKE_KEEP;
+}
+
+START_TEST(txn_command)
+{
+    txn_hook_t h = {.succeed = true};
+    fake_set_hook(srv, h_txn, &h);
+    EXPECT(cli(NULL, "-p", port, "txn", "version", "k", "=", "5", "value", "k", "!=", "abc", "exists", "k",
+               "missing", "m", "then", "set", "k", "v", "get", "k", "del", "d", "set", "x", "y", "pxat", "99",
+               "else", "get", "q", NULL),
+           0, "succeeded revision=7\n1) OK version=7\n2) val\n3) 1\n4) OK version=7\n");
+    ck_assert_str_eq(h.seen, "version k = #5; value k != abc0; exists k = #0; exists m != #0; "
+                             "| then put k v f0 e0; get k  f0 e0; del d  f0 e0; put x y f0 e99; | else get q  f0 e0; ");
+    h.succeed = false;
+    fake_set_hook(srv, h_txn, &h);
+    EXPECT(cli(NULL, "-p", port, "txn", "value", "k", "lt", "z", "version", "k", "gt", "1", "then", "set", "k",
+               "v", "keepttl", "else", "get", "nope", "del", "nope", "get", "k", NULL),
+           0, "failed\n1) (nil)\n2) 0\n3) val\n");
+    ck_assert_str_eq(h.seen, "value k < z0; version k > #1; | then put k v f1 e0; | else get nope  f0 e0; "
+                             "del nope  f0 e0; get k  f0 e0; ");
+    h.succeed = true;
+    fake_set_hook(srv, h_txn, &h);
+    EXPECT(cli(NULL, "-p", port, "txn", "then", "range", "[a", "(b", "rev", "limit", "5", "get", "k", "range", "-",
+               "+", NULL),
+           0, "succeeded revision=7\n1) rows=1 more\na1\tv\n2) val\n3) rows=1 more\na1\tv\n");
+    ck_assert_str_eq(h.seen, "| then range a b f17 e5; get k  f0 e0; range   f12 e0; | else ");
+    /* interactive, quoted binary-safe words; no compares, no else */
+    h.succeed = true;
+    fake_set_hook(srv, h_txn, &h);
+    EXPECT(cli("txn then set \"a b\" \"x\\ty\"\n", "-p", port, NULL), 0, "succeeded revision=7\n1) OK version=7\n");
+    ck_assert_str_eq(h.seen, "| then put a b x\ty f0 e0; | else ");
+    /* usage errors: exit 2, nothing sent */
+    uint64_t before = fake_requests(srv);
+    static const char *const bad[][8] = {
+        {"txn", "version", "k", "=", "x"},   {"txn", "version", "k", "~", "1"}, {"txn", "value", "k", "="},
+        {"txn", "exists"},                   {"txn", "then", "set", "k"},        {"txn", "then", "put", "k", "v"},
+        {"txn", "then", "get", "k", "then"}, {"txn", "else", "get", "k", "x"},  {"txn", "then", "set", "k", "v", "pxat", "0"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *const *w = bad[i];
+        run_t *r = cli(NULL, "-p", port, w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], NULL);
+        ck_assert_msg(r->status == 2, "case %zu: exit %d", i, r->status);
+        ck_assert_ptr_nonnull(strstr(r->err, "txn"));
+    }
+    ck_assert_uint_eq(fake_requests(srv), before);
+    fake_set_hook(srv, NULL, NULL);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cli");
@@ -336,6 +456,7 @@ static Suite *suite(void)
     tcase_add_test(t, range_and_count);
     tcase_add_test(t, interactive_mode);
     tcase_add_test(t, authentication);
+    tcase_add_test(t, txn_command);
     suite_add_tcase(s, t);
     return s;
 }

@@ -15,6 +15,7 @@
 
 #include "frontend/native_parse.h"
 #include "frontend/native_reply.h"
+#include "tests/doc_hex.h"
 
 /* ---- transcripts --------------------------------------------------------------- */
 
@@ -315,7 +316,7 @@ START_TEST(nonfatal_errors)
     h.opaque = 2;
     fickle_header_encode(hdr, &h);
     evbuffer_add(b, hdr, 24);
-    req(b, FICKLE_OP_TXN, 0, 3, NULL, 0, "k", "v");
+    req(b, FICKLE_OP_TXN + 1, 0, 3, NULL, 0, "k", "v"); /* reserved */
     req(b, 0x99, 0, 4, NULL, 0, NULL, NULL);
     req(b, FICKLE_OP_GET, FICKLE_SET_NX, 5, NULL, 0, "k", NULL);
     req(b, FICKLE_OP_SET, 0, 6, "abc", 3, "k", "v");
@@ -332,7 +333,7 @@ START_TEST(nonfatal_errors)
     req(b, FICKLE_OP_QUIT, 0, 17, NULL, 0, NULL, NULL); /* still in sync */
     EXPECT(b, "ERR op=01 o=1 " BADREQ "status and reserved fields must be 0 in a request\n"
               "ERR op=01 o=2 " BADREQ "status and reserved fields must be 0 in a request\n"
-              "ERR op=20 o=3 s=0007 unknown opcode 0x20\n"
+              "ERR op=21 o=3 s=0007 unknown opcode 0x21\n"
               "ERR op=99 o=4 s=0007 unknown opcode 0x99\n"
               "ERR op=01 o=5 " BADREQ "GET: flags 0x01 not valid\n"
               "ERR op=02 o=6 " BADREQ "SET: extras length 3 not valid\n"
@@ -522,42 +523,10 @@ END_TEST
 
 /* ---- the worked example in docs/protocol.md ----------------------------------------- */
 
-/* Reads the hex bytes of the code block after "<!-- hex:NAME -->" in the
- * doc ("# ..." comments allowed). Returns the byte count. */
-static size_t doc_hex(const char *name, uint8_t *out, size_t cap)
-{
-    FILE *fp = fopen(FICKLE_DOCS_DIR "/protocol.md", "r");
-    ck_assert_msg(fp != NULL, "cannot open %s", FICKLE_DOCS_DIR "/protocol.md");
-    char marker[64], line[512];
-    snprintf(marker, sizeof(marker), "<!-- hex:%s -->", name);
-    int state = 0; /* 0 looking for marker, 1 for the fence, 2 in the block */
-    size_t n = 0;
-    while (fgets(line, sizeof(line), fp)) {
-        if (state == 0 && strstr(line, marker))
-            state = 1;
-        else if (state == 1 && strncmp(line, "```", 3) == 0)
-            state = 2;
-        else if (state == 2 && strncmp(line, "```", 3) == 0)
-            break;
-        else if (state == 2) {
-            char *hash = strchr(line, '#');
-            if (hash)
-                *hash = '\0';
-            for (char *tok = strtok(line, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
-                ck_assert_uint_lt(n, cap);
-                out[n++] = (uint8_t)strtoul(tok, NULL, 16);
-            }
-        }
-    }
-    fclose(fp);
-    ck_assert_msg(state == 2, "no hex block %s in docs/protocol.md", name);
-    return n;
-}
-
 static void expect_doc(const char *name, struct evbuffer *b)
 {
     uint8_t want[256];
-    size_t n = doc_hex(name, want, sizeof(want));
+    size_t n = doc_hex(FICKLE_DOCS_DIR "/protocol.md", name, want, sizeof(want));
     ck_assert_uint_eq(evbuffer_get_length(b), n);
     ck_assert_int_eq(memcmp(evbuffer_pullup(b, -1), want, n), 0);
 }

@@ -262,7 +262,7 @@ START_TEST(ping_stats_unknown_quit)
     ck_assert_ptr_nonnull(strstr((char *)r.value, "used_memory:"));
     ck_assert_ptr_null(strstr((char *)r.value, "# Server"));
     nv_free(&r);
-    call(&r, FICKLE_OP_TXN, 0, NULL, 0, NULL, NULL, 0, FICKLE_STATUS_UNKNOWN_OPCODE);
+    call(&r, FICKLE_OP_TXN + 1, 0, NULL, 0, NULL, NULL, 0, FICKLE_STATUS_UNKNOWN_OPCODE);
     nv_free(&r);
     call(&r, 0xF3, 0, NULL, 0, NULL, NULL, 0, FICKLE_STATUS_UNKNOWN_OPCODE);
     nv_free(&r);

@@ -241,6 +241,7 @@ typedef struct {
     char *value;         /* GET value, PING echo, STATS text, or the error message: */
     size_t vlen;         /*   malloc'd, NUL-terminated; NULL if none; may be taken */
     fickle_rows_t *rows; /* MGET, RANGE; may be taken (set to NULL) */
+    struct fickle_txn_result *txn; /* TXN; may be taken (set to NULL) */
 } fickle_reply_t;
 
 /* Flushes, then reads the oldest pending reply into *r (zeroed first).
@@ -250,6 +251,74 @@ typedef struct {
 int fickle_read_reply(fickle_t *c, fickle_reply_t *r);
 /* Frees value and rows and zeroes *r. */
 void fickle_reply_free(fickle_reply_t *r);
+
+/* ---- transactions (TXN) --------------------------------------------------------- */
+/* A TXN is built client-side, then sent in one request: compares; if all
+ * hold the success ops run, else the failure ops; all of it atomically
+ * (docs/protocol.md, TXN). Builder calls copy their arguments. A builder
+ * call that fails (FICKLE_ERR_NOMEM, FICKLE_ERR_ARG) leaves the TXN
+ * unusable: fickle_txn_exec then returns that error without sending. */
+
+typedef struct fickle_txn fickle_txn_t;
+typedef enum { FICKLE_TXN_SUCCESS = 0, FICKLE_TXN_FAILURE = 1 } fickle_txn_branch_t;
+
+/* NULL if out of memory. */
+fickle_txn_t *fickle_txn_new(void);
+void fickle_txn_free(fickle_txn_t *t);
+
+/* Compares (cmp: FICKLE_TXN_CMP_*). Value: bytewise; an absent key never
+ * matches. Version: an absent key has version 0. Exists: holds if the
+ * key's presence equals `exists`. */
+int fickle_txn_compare_value(fickle_txn_t *t, const void *key, size_t klen, unsigned cmp, const void *val,
+                             size_t vlen);
+int fickle_txn_compare_version(fickle_txn_t *t, const void *key, size_t klen, unsigned cmp, uint64_t version);
+int fickle_txn_compare_exists(fickle_txn_t *t, const void *key, size_t klen, bool exists);
+
+/* Ops of a branch, run in order; each sees the ones before it. PUT:
+ * expiry absolute Unix ms (0 = none), flags FICKLE_TXN_PUT_KEEPTTL. */
+int fickle_txn_get(fickle_txn_t *t, fickle_txn_branch_t branch, const void *key, size_t klen);
+int fickle_txn_put(fickle_txn_t *t, fickle_txn_branch_t branch, const void *key, size_t klen, const void *val,
+                   size_t vlen, uint64_t expiry_ms, unsigned flags);
+int fickle_txn_del(fickle_txn_t *t, fickle_txn_branch_t branch, const void *key, size_t klen);
+/* RANGE as fickle_range (q's keys are copied), seeing the TXN's earlier
+ * writes; the rows stop with fickle_rows_more well before the reply cap. */
+int fickle_txn_range(fickle_txn_t *t, fickle_txn_branch_t branch, const fickle_range_t *q);
+
+/* The request value (the TXN body): its size, and the bytes written to
+ * buf (cap >= size). Returns the size, or 0 if the TXN is unusable. */
+size_t fickle_txn_size(const fickle_txn_t *t);
+size_t fickle_txn_encode(const fickle_txn_t *t, void *buf, size_t cap);
+
+/* One op's result: status FICKLE_OK or FICKLE_STATUS_NOT_FOUND (GET or
+ * DELETE of an absent key); value (GET) and rows (RANGE) belong to the
+ * result (valid until fickle_txn_result_free). */
+typedef struct {
+    unsigned kind;       /* FICKLE_TXN_OP_* */
+    int status;
+    const char *value;   /* GET with FICKLE_OK; else NULL */
+    size_t vlen;
+    uint64_t version;    /* GET: the item's; PUT: the new item's */
+    uint64_t expiry_ms;  /* GET, PUT: absolute Unix ms, 0 = none */
+    fickle_rows_t *rows; /* RANGE; else NULL */
+} fickle_txn_op_result_t;
+
+typedef struct fickle_txn_result fickle_txn_result_t;
+
+/* True if every compare held (the success ops ran). */
+bool fickle_txn_result_succeeded(const fickle_txn_result_t *r);
+/* The version the TXN stamped on what it wrote; 0 if it changed nothing. */
+uint64_t fickle_txn_result_revision(const fickle_txn_result_t *r);
+/* Results of the branch that ran, one per op, in op order. */
+size_t fickle_txn_result_count(const fickle_txn_result_t *r);
+const fickle_txn_op_result_t *fickle_txn_result_at(const fickle_txn_result_t *r, size_t i);
+void fickle_txn_result_free(fickle_txn_result_t *r);
+
+/* Sends t and waits: FICKLE_OK with *out (whichever branch ran), or an
+ * error status (nothing was changed: FICKLE_STATUS_TXN_TOO_BIG, _TOO_BIG,
+ * _NOMEM, _BUSY, _BAD_REQUEST...). */
+int fickle_txn_exec(fickle_t *c, const fickle_txn_t *t, fickle_txn_result_t **out);
+/* Pipelined: the reply's txn field holds the result. */
+int fickle_queue_txn(fickle_t *c, const fickle_txn_t *t, uint64_t *opaque);
 
 #ifdef __cplusplus
 }

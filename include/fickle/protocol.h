@@ -66,7 +66,7 @@ enum {
     FICKLE_OP_AUTH = 0x12,
     FICKLE_OP_QUIT = 0x13,
     /* 0x14..0x1F: reserved for connection/server operations */
-    FICKLE_OP_TXN = 0x20,    /* reserved: compare/then/else transaction (0x20..0x2F) */
+    FICKLE_OP_TXN = 0x20,    /* compare/then/else transaction (0x21..0x2F reserved) */
     FICKLE_OP_SAVE = 0x30,   /* snapshot now, reply when it is durable */
     FICKLE_OP_BGSAVE = 0x31, /* start a snapshot, reply at once */
     /* 0x32..0x3F: reserved for persistence; 0x40..0xEF: future;
@@ -107,6 +107,7 @@ enum {
     FICKLE_STATUS_TIMEOUT = 0x000D,             /* gave up waiting (e.g. durability) */
     FICKLE_STATUS_UNSUPPORTED_VERSION = 0x000E, /* header version not spoken */
     FICKLE_STATUS_INTERNAL = 0x000F,            /* server-side failure */
+    FICKLE_STATUS_TXN_TOO_BIG = 0x0010,         /* TXN's changes outgrow one atomic change; nothing applied */
 };
 
 /* ---- extras layouts (sizes in bytes; fields little-endian) ----------------- */
@@ -144,6 +145,71 @@ enum {
  * Entries of an MSET request value: u16 key_len, u32 value_len, key, value. */
 #define FICKLE_MGET_ENTRY_HEADER 2u
 #define FICKLE_MSET_ENTRY_HEADER 6u
+
+/* ---- TXN (opcode 0x20) ------------------------------------------------------ */
+/* Request value: a 12-byte TXN header (u32 compare count, u32 success op
+ * count, u32 failure op count), then the compares, then the success ops,
+ * then the failure ops, back to back, filling the value exactly.
+ *
+ * Compare (16-byte header, key, argument):
+ *   off size field
+ *     0    1 target      FICKLE_TXN_TARGET_*
+ *     1    1 comparison  FICKLE_TXN_CMP_*
+ *     2    2 key_len
+ *     4    4 arg_len     VALUE: any; VERSION: 8 (u64); EXISTS: 0
+ *     8    8 reserved    0
+ * Op (16-byte header, key, value):
+ *   off size field
+ *     0    1 kind        FICKLE_TXN_OP_*
+ *     1    1 flags       PUT: FICKLE_TXN_PUT_KEEPTTL; RANGE: FICKLE_RANGE_*; else 0
+ *     2    2 key_len     RANGE: the start key
+ *     4    4 value_len   PUT: the value; RANGE: the end key; else 0
+ *     8    8 word        PUT: expiry, absolute Unix ms, 0 = none; RANGE: row
+ *                        limit, 0 = none; else 0
+ * Reply (OK): extras FICKLE_EXT_R_TXN = u32 txn flags (FICKLE_TXN_SUCCEEDED),
+ * u32 result count, u64 revision (the LSN of the TXN's writes, 0 if it
+ * wrote nothing); value = one result per op of the branch that ran:
+ *   off size field
+ *     0    1 kind        the op's kind
+ *     1    1 reserved    0
+ *     2    2 status      FICKLE_STATUS_OK or _NOT_FOUND
+ *     4    4 value_len   GET: the value; RANGE: the rows; else 0
+ *     8    8 version     GET: the item's; PUT: the new one; RANGE: row count; else 0
+ *    16    8 expiry      GET, PUT: absolute Unix ms, 0 = none; RANGE: row-set
+ *                        flags (FICKLE_ROWS_MORE); else 0
+ *    24  ... value       GET: the value; RANGE: rows as in a RANGE reply */
+#define FICKLE_TXN_HEADER_SIZE 12u
+#define FICKLE_TXN_COMPARE_HEADER 16u
+#define FICKLE_TXN_OP_HEADER 16u
+#define FICKLE_TXN_RESULT_HEADER 24u
+#define FICKLE_EXT_R_TXN 16
+#define FICKLE_TXN_SUCCEEDED 0x01u /* reply flag: every compare held; the success ops ran */
+
+/* Compare targets and comparisons. */
+enum {
+    FICKLE_TXN_TARGET_VALUE = 1,   /* bytewise (memcmp, shorter prefix first); absent key: compare fails */
+    FICKLE_TXN_TARGET_VERSION = 2, /* u64; an absent key has version 0 */
+    FICKLE_TXN_TARGET_EXISTS = 3,  /* EQUAL: key is live; NOT_EQUAL: key is absent */
+};
+enum {
+    FICKLE_TXN_CMP_EQUAL = 1,
+    FICKLE_TXN_CMP_NOT_EQUAL = 2,
+    FICKLE_TXN_CMP_LESS = 3,    /* current < argument */
+    FICKLE_TXN_CMP_GREATER = 4, /* current > argument */
+};
+/* Op kinds. */
+enum {
+    FICKLE_TXN_OP_GET = 1,
+    FICKLE_TXN_OP_PUT = 2,
+    FICKLE_TXN_OP_DELETE = 3,
+    FICKLE_TXN_OP_RANGE = 4, /* rows between two keys, as the RANGE opcode */
+};
+#define FICKLE_TXN_PUT_KEEPTTL 0x01u /* PUT: keep the current expiry (expiry must be 0) */
+
+/* Limits: more compares + ops than FICKLE_TXN_MAX_ENTRIES, or a request
+ * value over FICKLE_TXN_MAX_BYTES, is answered TOO_BIG. */
+#define FICKLE_TXN_MAX_ENTRIES 16384u
+#define FICKLE_TXN_MAX_BYTES (64u << 20)
 
 /* ---- byte order helpers ------------------------------------------------------ */
 static inline void fickle_put_le16(uint8_t *p, uint16_t v)
