@@ -16,6 +16,8 @@ void exec_scratch_free(exec_scratch_t *s)
     store_buf_free(&s->old);
     store_rows_free(&s->rows);
     free(s->pairs);
+    free(s->keys);
+    free(s->mrows);
     memset(s, 0, sizeof(*s));
 }
 
@@ -101,6 +103,27 @@ bool exec_set_options(store_t *st, const cmd_t *cmd, ops_set_t *o)
     if (cmd->flags & (CMD_F_EXP_REL | CMD_F_EXP_ABS))
         return exec_abs_expiry(st, cmd, &o->expiry_ms);
     return true;
+}
+
+store_err_t exec_mget(conn_t *c, const cmd_t *cmd, const store_mget_row_t **rows)
+{
+    exec_scratch_t *s = exec_scratch(c);
+    size_t n = cmd->argc;
+    if (n > s->keys_cap) {
+        store_key_t *k = realloc(s->keys, n * sizeof(*k));
+        if (k)
+            s->keys = k;
+        store_mget_row_t *r = realloc(s->mrows, n * sizeof(*r));
+        if (r)
+            s->mrows = r;
+        if (k == NULL || r == NULL)
+            return STORE_NOMEM; /* the scratch keeps what grew */
+        s->keys_cap = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        s->keys[i] = (store_key_t){cmd->argv[i].ptr, cmd->argv[i].len};
+    *rows = s->mrows;
+    return store_mget(exec_store(c), s->keys, n, &s->val, s->mrows);
 }
 
 const ops_pair_t *exec_pairs(conn_t *c, const cmd_t *cmd, size_t *n)

@@ -33,6 +33,9 @@ typedef struct {
     store_rows_t rows;
     ops_pair_t *pairs;
     size_t pairs_cap;
+    store_key_t *keys; /* MGET */
+    store_mget_row_t *mrows;
+    size_t keys_cap;
 } exec_scratch_t;
 
 void exec_scratch_free(exec_scratch_t *s);
@@ -58,6 +61,12 @@ void exec_range_bounds(const cmd_t *cmd, store_range_t *q);
 /* The SET family's options as ops_set_t. Returns false if the expiry is
  * already past (the key must then just be deleted, as Redis does). */
 bool exec_set_options(store_t *st, const cmd_t *cmd, ops_set_t *o);
+
+/* MGET: every operand key read in ONE consistent view (store_mget), so a
+ * reader never sees half of a transaction. *rows (one per key) and the
+ * values (exec_scratch(c)->val) live in the scratch. STORE_OK or
+ * STORE_NOMEM. */
+store_err_t exec_mget(conn_t *c, const cmd_t *cmd, const store_mget_row_t **rows);
 
 /* MSET's operand pairs in the scratch array. NULL if out of memory. */
 const ops_pair_t *exec_pairs(conn_t *c, const cmd_t *cmd, size_t *n);

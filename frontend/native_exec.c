@@ -122,18 +122,21 @@ static int do_incr(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
     return native_reply_counter(out, cmd->opcode, cmd->opaque, version, v);
 }
 
+/* Every key read in one consistent view (exec_mget). */
 static int do_mget(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 {
-    store_buf_t *v = &exec_scratch(c)->val;
+    const store_mget_row_t *got;
+    if (exec_mget(c, cmd, &got) != STORE_OK)
+        return fail(out, cmd, FICKLE_STATUS_INTERNAL, exec_store(c));
+    const char *vals = exec_scratch(c)->val.data;
     native_rows_t rows;
     if (native_rows_init(&rows) != 0)
         return -1;
     for (size_t i = 0; i < cmd->argc; i++) {
-        store_meta_t m;
         const cmd_arg_t *k = &cmd->argv[i];
-        store_err_t err = store_get(exec_store(c), k->ptr, k->len, v, &m);
-        int rc = err == STORE_OK ? native_rows_add(&rows, k->ptr, k->len, v->data, v->len, m.version, 0)
-                                 : native_rows_add(&rows, k->ptr, k->len, NULL, 0, 0, FICKLE_ROW_MISSING);
+        int rc = got[i].found
+                     ? native_rows_add(&rows, k->ptr, k->len, vals + got[i].off, got[i].len, got[i].version, 0)
+                     : native_rows_add(&rows, k->ptr, k->len, NULL, 0, 0, FICKLE_ROW_MISSING);
         if (rc != 0 || native_rows_size(&rows) > EXEC_MAX_REPLY_BYTES) {
             native_rows_free(&rows);
             return fail(out, cmd, FICKLE_STATUS_TOO_BIG, exec_store(c));

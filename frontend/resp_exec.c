@@ -120,24 +120,14 @@ static int do_incrbyfloat(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
  * never sees half of a transaction that changed several of them. */
 static int do_mget(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 {
-    store_buf_t *v = &exec_scratch(c)->val;
-    size_t n = cmd->argc;
-    store_key_t *keys = malloc(n * sizeof(*keys));
-    store_mget_row_t *rows = malloc(n * sizeof(*rows));
-    int rc = -1;
-    if (keys && rows) {
-        for (size_t i = 0; i < n; i++)
-            keys[i] = (store_key_t){arg(cmd, i)->ptr, arg(cmd, i)->len};
-        store_err_t err = store_mget(exec_store(c), keys, n, v, rows);
-        if (err != STORE_OK)
-            rc = resp_reply_ops_error(out, exec_store(c), ops_from_store(err));
-        else
-            rc = resp_reply_array(out, n);
-        for (size_t i = 0; err == STORE_OK && rc == 0 && i < n; i++)
-            rc = rows[i].found ? resp_reply_bulk(out, v->data + rows[i].off, rows[i].len) : resp_reply_null(out);
-    }
-    free(keys);
-    free(rows);
+    const store_mget_row_t *rows;
+    store_err_t err = exec_mget(c, cmd, &rows);
+    if (err != STORE_OK)
+        return resp_reply_ops_error(out, exec_store(c), ops_from_store(err));
+    const char *vals = exec_scratch(c)->val.data;
+    int rc = resp_reply_array(out, cmd->argc);
+    for (size_t i = 0; rc == 0 && i < cmd->argc; i++)
+        rc = rows[i].found ? resp_reply_bulk(out, vals + rows[i].off, rows[i].len) : resp_reply_null(out);
     return rc;
 }
 

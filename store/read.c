@@ -117,9 +117,10 @@ static int mget_pass(struct store *st, void *arg, bool locked)
         int rc = k->klen > STORE_MAX_KEY ? 0 : hash_find(st, k->key, k->klen, hash_key(k->key, k->klen), &v);
         if (rc == READ_TORN || read_pass_stale(st, locked))
             return READ_TORN; /* no use copying more of a view that is already stale */
-        c->rows[i] = (store_mget_row_t){c->vals->len, 0, rc != 0 && !item_expired(&v, c->now)};
+        c->rows[i] = (store_mget_row_t){c->vals->len, 0, rc != 0 && !item_expired(&v, c->now), 0};
         if (!c->rows[i].found)
             continue;
+        c->rows[i].version = v.version;
         if (!append_value(c->vals, &v))
             return store_fail(STORE_NOMEM, "out of process memory for a %u-byte value", v.vlen);
         c->rows[i].len = v.vlen;

@@ -140,6 +140,7 @@ typedef struct {
     size_t off;   /* in vals->data */
     uint32_t len;
     bool found;
+    uint64_t version; /* when found */
 } store_mget_row_t;
 store_err_t store_mget(store_t *st, const store_key_t *keys, size_t n, store_buf_t *vals, store_mget_row_t *rows);
 
