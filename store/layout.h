@@ -29,7 +29,7 @@
 #include "store/store.h"
 
 #define STORE_MAGIC 0x3147524c4b434946ull /* "FICKLRG1" little-endian */
-#define STORE_LAYOUT_VERSION 2u
+#define STORE_LAYOUT_VERSION 3u
 #define STORE_UNIT 8u            /* bytes per ref unit */
 #define STORE_PAGE 4096u         /* arena page */
 #define STORE_MAX_LEVEL 24       /* skiplist levels (p = 1/4: 2^48 items) */
@@ -125,6 +125,13 @@ typedef struct region_hdr {
     ref_t sl_head[STORE_MAX_LEVEL];
 
     class_hdr_t classes[STORE_MAX_CLASSES];
+
+    /* Expiry (expire.c). */
+    uint64_t expires;       /* writer: items carrying an expiry */
+    uint64_t expiry_sum_s;  /* writer: sum of those expiries, in seconds (avg_ttl) */
+    uint64_t expired_keys;  /* writer: items the active sweep removed */
+    uint64_t expire_cursor; /* writer: next hash bucket the sweep visits */
+    _Atomic uint64_t expire_due_ms; /* when the next sweep tick may be claimed (CAS) */
 } region_hdr_t;
 
 /* Item: header, [expiry], fwd[level], key, value. 8-byte aligned. */

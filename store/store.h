@@ -229,6 +229,12 @@ store_err_t store_write_lock(store_t *st);
 /* Commits every change made since store_write_lock() and releases the mutex. */
 void store_write_unlock(store_t *st);
 
+/* As store_write_lock, but never waits: STORE_BUSY (no detail) if another
+ * writer holds the mutex, and no wait for ring room (a change that finds
+ * the ring full fails with STORE_BUSY). For background work that must not
+ * block its thread (the expiry sweep). */
+store_err_t store_write_trylock(store_t *st);
+
 /* Rolls back every change made since store_write_lock() and releases the
  * mutex: readers never see any of it. */
 void store_write_abort(store_t *st);
@@ -241,6 +247,44 @@ store_err_t store_put_locked(store_t *st, const void *key, size_t klen, const vo
                              const store_put_opts_t *opt, store_meta_t *meta);
 store_err_t store_delete_locked(store_t *st, const void *key, size_t klen);
 store_err_t store_expire_locked(store_t *st, const void *key, size_t klen, uint64_t expiry_ms);
+
+/* ---- expiry -------------------------------------------------------------- */
+/* Readers treat expired items as missing (lazy expiry); the sweep removes
+ * them (active expiry). See docs/store.md, "Expiry". */
+
+typedef struct {
+    uint64_t expires;      /* items carrying an expiry, expired ones not yet removed included */
+    uint64_t avg_ttl_ms;   /* estimated mean time those have left; 0 if none */
+    uint64_t expired_keys; /* items the sweep removed over the region's life */
+} store_expiry_stats_t;
+
+/* Lock-free: relaxed loads of counters the writers keep under the mutex. */
+void store_expiry_stats(store_t *st, uint64_t now_ms, store_expiry_stats_t *out);
+
+typedef struct {
+    uint64_t visited;  /* items looked at */
+    uint64_t expiring; /* of those, items carrying an expiry */
+    uint64_t deleted;  /* expired items removed */
+    bool wrapped;      /* the cursor completed a round of the hash table */
+} store_sweep_t;
+
+/* One batch of active expiry, in one critical section: walks hash buckets
+ * from the cursor kept in the region and removes (through
+ * store_delete_locked) the items expired at now_ms, until max_visits items
+ * were looked at, max_deletes (at most 512) removed, or the round of the
+ * table completed; stores the cursor so the next batch, from any process,
+ * resumes there. The removals become one log record. Never waits: returns
+ * STORE_BUSY without changing anything if another writer holds the mutex
+ * or the change ring is over half full (the persister is behind), and
+ * STORE_BUSY with *out counting what was removed if the ring filled up
+ * during the batch. Does not take the mutex when no item carries an expiry. */
+store_err_t store_expire_sweep(store_t *st, uint64_t now_ms, unsigned max_visits, unsigned max_deletes,
+                               store_sweep_t *out);
+
+/* Claims the next sweep tick among every process sharing the region: true
+ * (and the next tick becomes due at next_ms) if the tick was due at now_ms
+ * and no other process claimed it first. */
+bool store_expire_claim(store_t *st, uint64_t now_ms, uint64_t next_ms);
 
 /* ---- LSNs ----------------------------------------------------------------- */
 

@@ -103,6 +103,20 @@ store_err_t sync_lock(struct store *st)
     return store_fail(STORE_IO, "pthread_mutex_lock: %s", strerror(rc));
 }
 
+store_err_t sync_trylock(struct store *st)
+{
+    int rc = pthread_mutex_trylock(&st->hdr->mutex);
+    if (rc == EBUSY)
+        return STORE_BUSY; /* no detail: the caller expects this often */
+    if (rc == 0)
+        return STORE_OK;
+    if (rc == EOWNERDEAD)
+        return repair_locked(st);
+    if (rc == ENOTRECOVERABLE)
+        return store_fail(STORE_CORRUPT, "writer mutex not recoverable: the region must be rebuilt from disk");
+    return store_fail(STORE_IO, "pthread_mutex_trylock: %s", strerror(rc));
+}
+
 void sync_unlock(struct store *st)
 {
     int rc = pthread_mutex_unlock(&st->hdr->mutex);

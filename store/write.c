@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store/alloc.h"
+#include "store/expire.h"
 #include "store/hash.h"
 #include "store/journal.h"
 #include "store/ring.h"
@@ -20,21 +21,35 @@
 
 #define HASH_STEP_BUCKETS 4
 
-store_err_t store_write_lock(store_t *st)
+static void begin_section(store_t *st)
 {
-    if (st->in_write)
-        return store_fail(STORE_INVALID, "store_write_lock: this handle already holds the writer mutex");
-    ring_wait_for_room(st);
-    store_err_t err = sync_lock(st);
-    if (err != STORE_OK)
-        return err;
     sync_write_begin(st);
     st->in_write = true;
     st->npending = 0;
     st->journal_reserved = 0;
     ring_reset_section(st);
     CRASH_POINT(STORE_CP_LOCKED);
-    return STORE_OK;
+}
+
+store_err_t store_write_lock(store_t *st)
+{
+    if (st->in_write)
+        return store_fail(STORE_INVALID, "store_write_lock: this handle already holds the writer mutex");
+    ring_wait_for_room(st);
+    store_err_t err = sync_lock(st);
+    if (err == STORE_OK)
+        begin_section(st);
+    return err;
+}
+
+store_err_t store_write_trylock(store_t *st)
+{
+    if (st->in_write)
+        return store_fail(STORE_INVALID, "store_write_trylock: this handle already holds the writer mutex");
+    store_err_t err = sync_trylock(st);
+    if (err == STORE_OK)
+        begin_section(st);
+    return err;
 }
 
 static void end_section(store_t *st)
@@ -194,7 +209,7 @@ static store_err_t put_inplace(store_t *st, const put_t *p, const iview_t *ov)
     char *val = (char *)ov->val;
     uint64_t first = (uint64_t)(val - (char *)it) & ~7ull;
     uint64_t end = ((uint64_t)(val - (char *)it) + (p->vlen > ov->vlen ? p->vlen : ov->vlen) + 7) & ~7ull;
-    if (!journal_room(st, (end - first) / 8 + 8))
+    if (!journal_room(st, (end - first) / 8 + 8 + EXPIRE_ACCOUNT_ENTRIES))
         return no_room();
     for (uint64_t off = first; off < end; off += 8)
         journal_record(st, (char *)it + off);
@@ -285,6 +300,8 @@ store_err_t store_put_locked(store_t *st, const void *key, size_t klen, const vo
         err = put_inplace(st, &p, &ov);
     else
         err = put_replace(st, &p, &ov, link);
+    if (err == STORE_OK)
+        expire_account_locked(st, found ? ov.expiry : 0, p.expiry);
     if ((err = finish_op(st, err, mark, pmark, p.version)) != STORE_OK)
         return err;
     if (!opt->version)
@@ -328,6 +345,7 @@ store_err_t store_delete_locked(store_t *st, const void *key, size_t klen)
     CRASH_POINT(STORE_CP_UNLINKED);
     sl_unlink_locked(st, &ov, preds);
     jset64(st, &st->hdr->items, st->hdr->items - 1);
+    expire_account_locked(st, ov.expiry, 0);
     err = alloc_defer_free_item(st, ov.ref, ov.size);
     uint64_t version = section_lsn(st);
     err = finish_op(st, err, mark, pmark, version);
@@ -357,7 +375,7 @@ store_err_t store_expire_locked(store_t *st, const void *key, size_t klen, uint6
         store_put_opts_t opt = {.expiry_ms = expiry_ms};
         return store_put_locked(st, key, klen, ov.val, ov.vlen, &opt, NULL);
     }
-    if (!journal_room(st, 8))
+    if (!journal_room(st, 8 + EXPIRE_ACCOUNT_ENTRIES))
         return no_room();
     record_op_t rop = {.type = RECORD_EXPIRE, .key = key, .klen = (uint32_t)klen};
     store_err_t err = ring_check_room(st, record_op_size(&rop));
@@ -367,6 +385,7 @@ store_err_t store_expire_locked(store_t *st, const void *key, size_t klen, uint6
     uint64_t version = section_lsn(st);
     jset64(st, (uint64_t *)((char *)it + sizeof(item_t)), expiry_ms);
     jset64(st, &it->version, version);
+    expire_account_locked(st, ov.expiry, expiry_ms);
     err = finish_op(st, STORE_OK, 0, st->npending, version);
     if (err == STORE_OK) {
         section_took(st, version);
