@@ -223,6 +223,8 @@ static int setup(worker_t *w)
         log_msg(LOG_WARNING, "worker %u: cannot set up signal events", w->conf->index);
         return -1;
     }
+    if (worker_expire_start(w) != 0)
+        return -1;
     return setup_durability(w);
 }
 
@@ -233,7 +235,8 @@ static void teardown(worker_t *w)
     for (size_t i = 0; i < w->conf->nlisteners; i++)
         if (w->listeners[i])
             evconnlistener_free(w->listeners[i]);
-    struct event *evs[] = {w->sigterm, w->sigint, w->sighup, w->grace, w->durable_ev, w->durable_tick, w->save_tick};
+    struct event *evs[] = {w->sigterm, w->sigint, w->sighup, w->grace, w->durable_ev, w->durable_tick, w->save_tick,
+                           w->expire_tick};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);

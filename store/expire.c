@@ -43,7 +43,8 @@ void store_expiry_stats(store_t *st, uint64_t now_ms, store_expiry_stats_t *out)
     out->expired_keys = LD64(&h->expired_keys);
     /* Two loads a writer may separate: an estimate, as Redis's avg_ttl is. */
     uint64_t sum_s = LD64(&h->expiry_sum_s);
-    uint64_t mean_ms = out->expires ? sum_s / out->expires * 1000 : 0;
+    /* Each expiry is summed in whole seconds (floored): +500 ms on average. */
+    uint64_t mean_ms = out->expires ? (uint64_t)((double)sum_s * 1000.0 / (double)out->expires) + 500 : 0;
     out->avg_ttl_ms = mean_ms > now_ms ? mean_ms - now_ms : 0;
 }
 
@@ -55,6 +56,11 @@ bool store_expire_claim(store_t *st, uint64_t now_ms, uint64_t next_ms)
     if (now_ms < d && d - now_ms <= 60000)
         return false;
     return atomic_compare_exchange_strong_explicit(due, &d, next_ms, memory_order_acq_rel, memory_order_relaxed);
+}
+
+void store_expire_schedule(store_t *st, uint64_t due_ms)
+{
+    atomic_store_explicit(&st->hdr->expire_due_ms, due_ms, memory_order_release);
 }
 
 /* An expired item found in a bucket: its key stays readable until commit

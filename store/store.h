@@ -285,6 +285,8 @@ store_err_t store_expire_sweep(store_t *st, uint64_t now_ms, unsigned max_visits
  * (and the next tick becomes due at next_ms) if the tick was due at now_ms
  * and no other process claimed it first. */
 bool store_expire_claim(store_t *st, uint64_t now_ms, uint64_t next_ms);
+/* The claimer sets when the next tick becomes due. */
+void store_expire_schedule(store_t *st, uint64_t due_ms);
 
 /* ---- LSNs ----------------------------------------------------------------- */
 
