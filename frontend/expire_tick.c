@@ -21,7 +21,7 @@
 #include "frontend/worker.h"
 
 #define EXPIRE_SLOW_MS 100     /* cadence while little expires (Redis's hz 10) */
-#define EXPIRE_FAST_MS 2       /* cadence while much does: ~1/3 of one worker */
+#define EXPIRE_FAST_MS 1       /* cadence while much does: about half of one worker */
 #define EXPIRE_TICK_US 1000    /* sweeping per tick */
 #define EXPIRE_BATCH_VISITS 1024
 #define EXPIRE_BATCH_DELETES 64 /* one batch: ~0.1 ms under the mutex */

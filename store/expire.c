@@ -129,7 +129,10 @@ static store_err_t sweep_locked(store_t *st, uint64_t now, unsigned max_visits, 
     const region_hdr_t *h = st->hdr;
     uint64_t idx = h->expire_cursor;
     store_err_t err = STORE_OK;
-    while (out->visited < max_visits && out->deleted < max_deletes && journal_room(st, 8)) {
+    /* Empty buckets cost too: a table emptied by expiry has many. */
+    for (unsigned buckets = 0; buckets < max_visits && out->visited < max_visits && out->deleted < max_deletes &&
+                               journal_room(st, 8);
+         buckets++) {
         if (idx >= 1ull << h->tab[0].log2)
             idx = 0; /* the table grew or was reset since the cursor was stored */
         bool done;

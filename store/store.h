@@ -271,7 +271,7 @@ typedef struct {
 /* One batch of active expiry, in one critical section: walks hash buckets
  * from the cursor kept in the region and removes (through
  * store_delete_locked) the items expired at now_ms, until max_visits items
- * were looked at, max_deletes (at most 512) removed, or the round of the
+ * (or buckets) were looked at, max_deletes (at most 512) removed, or the round of the
  * table completed; stores the cursor so the next batch, from any process,
  * resumes there. The removals become one log record. Never waits: returns
  * STORE_BUSY without changing anything if another writer holds the mutex
