@@ -21,7 +21,7 @@ START_TEST(set_expiry_forms)
     const rc_step_t steps[] = {
         {"SET a 1 EX 100", "+OK", 0},
         {"TTL a", ":100", 0},
-        {"SET b 1 PX 100500", "+OK", 0},
+        {"SET b 1 PX 100700", "+OK", 0},
         {"TTL b", ":101", 0}, /* rounded to the nearest second */
         {"SET c 1 EXAT 4102444800", "+OK", 0},
         {"EXPIRETIME c", ":4102444800", 0},

@@ -53,15 +53,6 @@ static void teardown(void)
     memset(&srv, 0, sizeof(srv));
 }
 
-static int64_t int_reply(fk_conn_t *c, const char *line)
-{
-    rv_t *r = fk_cmd(c, line);
-    ck_assert_msg(r && r->type == RV_INT, "%s: no integer reply", line);
-    int64_t v = r->i;
-    rv_free(r);
-    return v;
-}
-
 /* expires= of INFO's keyspace line (0 when the keyspace is empty). */
 static uint64_t info_expires(uint16_t port)
 {
@@ -84,7 +75,7 @@ static bool dbsize_reaches(uint16_t port, int64_t want, int ms)
     ck_assert_ptr_nonnull(c);
     int64_t n = -1;
     for (uint64_t end = load_now_ms() + (uint64_t)ms; load_now_ms() < end; load_sleep_ms(20))
-        if ((n = int_reply(c, "DBSIZE")) == want)
+        if ((n = fk_int(c, "DBSIZE")) == want)
             break;
     fk_close(c);
     if (n != want)
@@ -123,14 +114,14 @@ START_TEST(sweep_removes_unread_keys)
     pipeline_ok(c, "keep:%u", 0, 50, NULL);
     fk_expect_status(c, "SET long v EX 1000", "OK");
     if (wall_ms() + 100 < at_ms) { /* (a slow machine may be past it already) */
-        ck_assert_int_eq(int_reply(c, "DBSIZE"), 2051);
+        ck_assert_int_eq(fk_int(c, "DBSIZE"), 2051);
         ck_assert_uint_eq(info_expires(srv.resp_port), 2001);
     }
     ck_assert(dbsize_reaches(srv.resp_port, 51, 20000));
     ck_assert_uint_eq(info_expires(srv.resp_port), 1);
     ck_assert_uint_eq(srv_info(srv.resp_port, "stats", "expired_keys"), 2000);
     fk_expect_bulk(c, "GET keep:7", "v");
-    ck_assert_int_gt(int_reply(c, "TTL long"), 900); /* still there, with its expiry */
+    ck_assert_int_gt(fk_int(c, "TTL long"), 900); /* still there, with its expiry */
     fk_close(c);
 }
 END_TEST
@@ -167,16 +158,16 @@ static void expect_keys(fk_conn_t *c, const char *prefix, uint64_t set_at)
     char line[128];
     uint64_t now = load_now_ms();
     snprintf(line, sizeof(line), "PTTL %s:long", prefix);
-    int64_t left = int_reply(c, line);
+    int64_t left = fk_int(c, line);
     int64_t bound = (int64_t)(set_at + LONG_MS) - (int64_t)now;
     ck_assert_msg(left > 0 && left <= bound + 1, "%s: PTTL %lld after the restart, at most %lld expected", line,
                   (long long)left, (long long)bound);
     snprintf(line, sizeof(line), "EXISTS %s:gone", prefix);
-    ck_assert_int_eq(int_reply(c, line), 0);
+    ck_assert_int_eq(fk_int(c, line), 0);
     snprintf(line, sizeof(line), "TTL %s:keep", prefix);
-    ck_assert_int_eq(int_reply(c, line), -1);
+    ck_assert_int_eq(fk_int(c, line), -1);
     snprintf(line, sizeof(line), "EXPIRETIME %s:far", prefix);
-    ck_assert_int_eq(int_reply(c, line), FAR_S);
+    ck_assert_int_eq(fk_int(c, line), FAR_S);
 }
 
 START_TEST(expiry_survives_restarts)
