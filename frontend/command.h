@@ -72,6 +72,8 @@ typedef enum {
     CMD_EXPIRE,   /* EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT */
     CMD_TTL,
     CMD_PTTL,
+    CMD_EXPIRETIME, /* EXPIRETIME, PEXPIRETIME: the absolute expiry */
+    CMD_PEXPIRETIME,
     CMD_PERSIST,
     CMD_TYPE,
     CMD_KEYS,

@@ -77,16 +77,19 @@ static int info_stats(conn_t *c, struct evbuffer *out)
     }
     store_reader_stats_t r;
     store_reader_stats(exec_store(c), &r);
+    store_expiry_stats_t e;
+    store_expiry_stats(exec_store(c), 0, &e);
     return evbuffer_add_printf(out,
                                "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                                "rejected_connections:%llu\r\nclients_closed_for_limits:%llu\r\n"
                                "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
                                "last_lsn:%llu\r\nworker_reads:%llu\r\nworker_read_retries:%llu\r\n"
-                               "worker_read_fallbacks:%llu\r\n\r\n",
+                               "worker_read_fallbacks:%llu\r\nexpired_keys:%llu\r\n\r\n",
                                (unsigned long long)conns, (unsigned long long)cmds, (unsigned long long)rejected,
                                (unsigned long long)limits, (unsigned long long)in, (unsigned long long)outb,
                                (unsigned long long)store_last_lsn(exec_store(c)), (unsigned long long)r.reads,
-                               (unsigned long long)r.retries, (unsigned long long)r.fallbacks);
+                               (unsigned long long)r.retries, (unsigned long long)r.fallbacks,
+                               (unsigned long long)e.expired_keys);
 }
 
 /* Snapshots (Redis's rdb_* names where they mean the same) and how the
@@ -161,12 +164,18 @@ static int info_replication(conn_t *c, struct evbuffer *out)
 
 static int info_keyspace(conn_t *c, struct evbuffer *out)
 {
-    uint64_t n = store_count(exec_store(c));
+    store_t *st = exec_store(c);
+    uint64_t n = store_count(st);
     if (n == 0)
         return evbuffer_add_printf(out, "# Keyspace\r\n\r\n");
-    /* Redis's form: clients (redis-py's parse_info) need the commas. Keys
-     * with an expiry are not counted yet. */
-    return evbuffer_add_printf(out, "# Keyspace\r\ndb0:keys=%llu,expires=0,avg_ttl=0\r\n\r\n", (unsigned long long)n);
+    store_expiry_stats_t e;
+    store_expiry_stats(st, store_now_ms(st), &e);
+    /* Redis's form: clients (redis-py's parse_info) need the commas. keys
+     * and expires count expired keys the sweep has not removed yet, as
+     * Redis's do; avg_ttl is the mean time left (ms) of keys with one. */
+    return evbuffer_add_printf(out, "# Keyspace\r\ndb0:keys=%llu,expires=%llu,avg_ttl=%llu\r\n\r\n",
+                               (unsigned long long)n, (unsigned long long)e.expires,
+                               (unsigned long long)e.avg_ttl_ms);
 }
 
 typedef struct {

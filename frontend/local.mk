@@ -44,5 +44,6 @@ frontend_libfickle_frontend_a_SOURCES = \
 	frontend/conn.h \
 	frontend/conn.c \
 	frontend/worker.h \
-	frontend/worker.c
+	frontend/worker.c \
+	frontend/expire_tick.c
 frontend_libfickle_frontend_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)

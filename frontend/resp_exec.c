@@ -247,6 +247,7 @@ static int do_expire(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
     return end_flag_change(st, &sec, err, apply, out);
 }
 
+/* TTL, PTTL: time left; EXPIRETIME, PEXPIRETIME: the absolute time. */
 static int do_ttl(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 {
     store_meta_t m;
@@ -258,6 +259,9 @@ static int do_ttl(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
         return resp_reply_ops_error(out, st, ops_from_store(err));
     if (m.expiry_ms == 0)
         return resp_reply_int(out, -1);
+    if (cmd->id == CMD_EXPIRETIME || cmd->id == CMD_PEXPIRETIME) /* rounded as Redis does */
+        return resp_reply_int(out, cmd->id == CMD_PEXPIRETIME ? (int64_t)m.expiry_ms
+                                                              : (int64_t)((m.expiry_ms + 500) / 1000));
     uint64_t now = store_now_ms(st);
     int64_t left = m.expiry_ms > now ? (int64_t)(m.expiry_ms - now) : 0;
     return resp_reply_int(out, cmd->id == CMD_PTTL ? left : (left + 500) / 1000);
@@ -406,7 +410,9 @@ proto_result_t resp_exec(conn_t *c, resp_state_t *s, const cmd_t *cmd, struct ev
     case CMD_GETRANGE: rc = do_strlen_getrange(c, cmd, out); break;
     case CMD_EXPIRE: rc = do_expire(c, cmd, out); break;
     case CMD_TTL:
-    case CMD_PTTL: rc = do_ttl(c, cmd, out); break;
+    case CMD_PTTL:
+    case CMD_EXPIRETIME:
+    case CMD_PEXPIRETIME: rc = do_ttl(c, cmd, out); break;
     case CMD_PERSIST: rc = do_persist(c, cmd, out); break;
     case CMD_RENAME:
     case CMD_RENAMENX: rc = do_rename(c, cmd, out); break;

@@ -185,7 +185,7 @@ static void save_tick_cb(evutil_socket_t fd, short what, void *arg)
         conn_release_parked(w);
 }
 
-static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+static void request_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
@@ -246,14 +246,16 @@ static int setup(worker_t *w)
     w->sighup = evsignal_new(w->base, SIGHUP, hup_cb, w);
     w->grace = evtimer_new(w->base, grace_cb, w);
     w->save_tick = event_new(w->base, -1, EV_PERSIST, save_tick_cb, w);
-    w->sweep = event_new(w->base, -1, EV_PERSIST, sweep_cb, w);
+    w->request_tick = event_new(w->base, -1, EV_PERSIST, request_tick_cb, w);
     struct timeval second = {1, 0};
-    if (!w->sigterm || !w->sigint || !w->sighup || !w->grace || !w->save_tick || !w->sweep ||
+    if (!w->sigterm || !w->sigint || !w->sighup || !w->grace || !w->save_tick || !w->request_tick ||
         event_add(w->sigterm, NULL) != 0 || event_add(w->sigint, NULL) != 0 || event_add(w->sighup, NULL) != 0 ||
-        event_add(w->sweep, &second) != 0) {
+        event_add(w->request_tick, &second) != 0) {
         log_msg(LOG_WARNING, "worker %u: cannot set up signal events", w->conf->index);
         return -1;
     }
+    if (worker_expire_start(w) != 0)
+        return -1;
     return setup_durability(w);
 }
 
@@ -265,7 +267,7 @@ static void teardown(worker_t *w)
         if (w->listeners[i])
             evconnlistener_free(w->listeners[i]);
     struct event *evs[] = {w->sigterm, w->sigint, w->sighup, w->grace, w->durable_ev, w->durable_tick, w->save_tick,
-                           w->sweep};
+                           w->request_tick, w->expire_tick};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);

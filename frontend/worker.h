@@ -59,8 +59,9 @@ typedef struct worker {
     conn_t *parked;              /* connections waiting for durability */
     struct event *durable_ev, *durable_tick;
     struct event *save_tick;     /* polls the runtime page while SAVEs wait */
-    struct event *sweep;         /* once a second: request timeouts */
+    struct event *request_tick;  /* once a second: request timeouts */
     unsigned save_waiting;       /* connections parked on a SAVE */
+    struct event *expire_tick;   /* active expiry (expire_tick.c) */
     bool stopping;
     struct event *sigterm, *sigint, *sighup, *grace;
 } worker_t;
@@ -78,5 +79,8 @@ uint64_t worker_now_ms(void);
  * for the persister's answer every WORKER_SAVE_POLL_MS while any waits. */
 #define WORKER_SAVE_POLL_MS 5
 void worker_save_waiters(worker_t *w, int delta);
+
+/* Arms the active expiry timer (expire_tick.c). Returns 0 or -1 (logged). */
+int worker_expire_start(worker_t *w);
 
 #endif

@@ -315,6 +315,25 @@ static store_err_t check_order(check_t *k)
     return STORE_OK;
 }
 
+/* The expiry counters match the items that carry an expiry. */
+static store_err_t check_expiry(check_t *k)
+{
+    const region_hdr_t *h = k->st->hdr;
+    uint64_t n = 0, sum_s = 0;
+    for (size_t i = 0; i < k->nitems; i++) {
+        iview_t v;
+        if (item_load(k->st, k->items[i], &v) && v.expiry) {
+            n++;
+            sum_s += v.expiry / 1000;
+        }
+    }
+    if (n != h->expires || sum_s != h->expiry_sum_s)
+        return bad(k, "expiry counters say %llu items (sum %llu s), %llu carry an expiry (sum %llu s)",
+                   (unsigned long long)h->expires, (unsigned long long)h->expiry_sum_s, (unsigned long long)n,
+                   (unsigned long long)sum_s);
+    return STORE_OK;
+}
+
 static store_err_t check_locked(check_t *k)
 {
     region_hdr_t *h = k->st->hdr;
@@ -338,6 +357,8 @@ static store_err_t check_locked(check_t *k)
         err = check_hash(k);
     if (err == STORE_OK)
         err = check_order(k);
+    if (err == STORE_OK)
+        err = check_expiry(k);
     return err;
 }
 

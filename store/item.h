@@ -72,6 +72,17 @@ static inline bool item_expired(const iview_t *v, uint64_t now)
     return v->expiry != 0 && v->expiry <= now;
 }
 
+/* item_expired with the clock read only for an item that carries an
+ * expiry (most do not), at most once per *now (0 = not read yet). */
+static inline bool item_expired_lazy(const struct store *st, const iview_t *v, uint64_t *now)
+{
+    if (v->expiry == 0)
+        return false;
+    if (*now == 0)
+        *now = st->clock();
+    return v->expiry <= *now;
+}
+
 /* memcmp-order comparison of a and b, shorter first on a common prefix. */
 static inline int key_cmp(const void *a, size_t alen, const void *b, size_t blen)
 {

@@ -133,6 +133,13 @@ typedef struct region_hdr {
      * no item to compare, only this stamp. */
     uint64_t clear_lsn;
     uint64_t del_lsn[STORE_DEL_STAMPS];
+
+    /* Expiry (expire.c). */
+    uint64_t expires;       /* writer: items carrying an expiry */
+    uint64_t expiry_sum_s;  /* writer: sum of those expiries, in seconds (avg_ttl) */
+    uint64_t expired_keys;  /* writer: items the active sweep removed */
+    uint64_t expire_cursor; /* writer: next hash bucket the sweep visits */
+    _Atomic uint64_t expire_due_ms; /* when the next sweep tick may be claimed (CAS) */
 } region_hdr_t;
 
 /* Item: header, [expiry], fwd[level], key, value. 8-byte aligned. */

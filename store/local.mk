@@ -19,6 +19,8 @@ STORE_SOURCES = \
 	store/read.h \
 	store/read.c \
 	store/write.c \
+	store/expire.h \
+	store/expire.c \
 	store/range.c \
 	store/check.c \
 	store/util.c \

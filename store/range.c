@@ -64,11 +64,7 @@ typedef struct {
  * most once per query, and only when one does. */
 static inline bool row_expired(range_ctx_t *c, const iview_t *v)
 {
-    if (v->expiry == 0)
-        return false;
-    if (c->now == 0)
-        c->now = c->st->clock();
-    return item_expired(v, c->now);
+    return item_expired_lazy(c->st, v, &c->now);
 }
 
 /* Row header in the result buffer, followed by key and value. */

@@ -71,7 +71,7 @@ static int get_pass(struct store *st, void *arg, bool locked)
     int rc = hash_find(st, c->key, c->klen, c->hash, &v);
     if (rc == READ_TORN)
         return READ_TORN;
-    if (rc == 0 || item_expired(&v, c->now))
+    if (rc == 0 || item_expired_lazy(st, &v, &c->now))
         return STORE_NOT_FOUND;
     if (c->val) {
         c->val->len = 0;
@@ -90,7 +90,7 @@ store_err_t store_get(store_t *st, const void *key, size_t klen, store_buf_t *va
 {
     if (klen > STORE_MAX_KEY)
         return STORE_NOT_FOUND;
-    get_ctx_t c = {key, klen, hash_key(key, klen), st->clock(), val, meta};
+    get_ctx_t c = {key, klen, hash_key(key, klen), 0, val, meta}; /* the clock only for an expiry */
     return read_run(st, get_pass, &c);
 }
 

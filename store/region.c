@@ -95,6 +95,7 @@ void store_reset_locked(struct store *st)
     region_hdr_t *h = st->hdr;
     alloc_reset(st);
     h->items = 0;
+    h->expires = h->expiry_sum_s = 0;
     memset(h->sl_head, 0, sizeof(h->sl_head));
     h->sl_level = 1;
     /* Every key may have gone: WATCH compares against this. A plain store

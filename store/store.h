@@ -246,6 +246,12 @@ store_err_t store_write_lock(store_t *st);
 /* Commits every change made since store_write_lock() and releases the mutex. */
 void store_write_unlock(store_t *st);
 
+/* As store_write_lock, but never waits: STORE_BUSY (no detail) if another
+ * writer holds the mutex, and no wait for ring room (a change that finds
+ * the ring full fails with STORE_BUSY). For background work that must not
+ * block its thread (the expiry sweep). */
+store_err_t store_write_trylock(store_t *st);
+
 /* Rolls back every change made since store_write_lock() and releases the
  * mutex: readers never see any of it. */
 void store_write_abort(store_t *st);
@@ -294,6 +300,46 @@ store_err_t store_watch(store_t *st, const void *key, size_t klen, store_watch_t
  * delete slot (one of 1024) was deleted since, or the store was cleared,
  * or key was already expired at WATCH and has been removed since. */
 bool store_watch_changed_locked(store_t *st, const void *key, size_t klen, const store_watch_t *w);
+
+/* ---- expiry -------------------------------------------------------------- */
+/* Readers treat expired items as missing (lazy expiry); the sweep removes
+ * them (active expiry). See docs/store.md, "Expiry". */
+
+typedef struct {
+    uint64_t expires;      /* items carrying an expiry, expired ones not yet removed included */
+    uint64_t avg_ttl_ms;   /* estimated mean time those have left; 0 if none */
+    uint64_t expired_keys; /* items the sweep removed over the region's life */
+} store_expiry_stats_t;
+
+/* Lock-free: relaxed loads of counters the writers keep under the mutex. */
+void store_expiry_stats(store_t *st, uint64_t now_ms, store_expiry_stats_t *out);
+
+typedef struct {
+    uint64_t visited;  /* items looked at */
+    uint64_t expiring; /* of those, items carrying an expiry */
+    uint64_t deleted;  /* expired items removed */
+    bool wrapped;      /* the cursor completed a round of the hash table */
+} store_sweep_t;
+
+/* One batch of active expiry, in one critical section: walks hash buckets
+ * from the cursor kept in the region and removes (through
+ * store_delete_locked) the items expired at now_ms, until max_visits items
+ * (or buckets) were looked at, max_deletes (at most 512) removed, or the round of the
+ * table completed; stores the cursor so the next batch, from any process,
+ * resumes there. The removals become one log record. Never waits: returns
+ * STORE_BUSY without changing anything if another writer holds the mutex
+ * or the change ring is over half full (the persister is behind), and
+ * STORE_BUSY with *out counting what was removed if the ring filled up
+ * during the batch. Does not take the mutex when no item carries an expiry. */
+store_err_t store_expire_sweep(store_t *st, uint64_t now_ms, unsigned max_visits, unsigned max_deletes,
+                               store_sweep_t *out);
+
+/* Claims the next sweep tick among every process sharing the region: true
+ * (and the next tick becomes due at next_ms) if the tick was due at now_ms
+ * and no other process claimed it first. */
+bool store_expire_claim(store_t *st, uint64_t now_ms, uint64_t next_ms);
+/* The claimer sets when the next tick becomes due. */
+void store_expire_schedule(store_t *st, uint64_t due_ms);
 
 /* ---- LSNs ----------------------------------------------------------------- */
 

@@ -91,16 +91,29 @@ static store_err_t repair_locked(struct store *st)
     return STORE_OK;
 }
 
-store_err_t sync_lock(struct store *st)
+/* What a lock call's result rc means for the caller (fn: the call's name). */
+static store_err_t lock_result(struct store *st, int rc, const char *fn)
 {
-    int rc = pthread_mutex_lock(&st->hdr->mutex);
     if (rc == 0)
         return STORE_OK;
     if (rc == EOWNERDEAD)
         return repair_locked(st);
     if (rc == ENOTRECOVERABLE)
         return store_fail(STORE_CORRUPT, "writer mutex not recoverable: the region must be rebuilt from disk");
-    return store_fail(STORE_IO, "pthread_mutex_lock: %s", strerror(rc));
+    return store_fail(STORE_IO, "%s: %s", fn, strerror(rc));
+}
+
+store_err_t sync_lock(struct store *st)
+{
+    return lock_result(st, pthread_mutex_lock(&st->hdr->mutex), "pthread_mutex_lock");
+}
+
+store_err_t sync_trylock(struct store *st)
+{
+    int rc = pthread_mutex_trylock(&st->hdr->mutex);
+    if (rc == EBUSY)
+        return STORE_BUSY; /* no detail: the caller expects this often */
+    return lock_result(st, rc, "pthread_mutex_trylock");
 }
 
 void sync_unlock(struct store *st)

@@ -30,6 +30,8 @@ static inline bool sync_read_changed(const struct store *st, uint64_t s)
  * section, rolls its changes back from the undo journal first. Returns
  * STORE_OK, or STORE_CORRUPT if the mutex cannot be recovered. */
 store_err_t sync_lock(struct store *st);
+/* As sync_lock, without waiting: STORE_BUSY if another writer holds it. */
+store_err_t sync_trylock(struct store *st);
 void sync_unlock(struct store *st);
 
 /* Marks the start / end of changes visible to readers. Caller holds the mutex. */

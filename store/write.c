@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store/alloc.h"
+#include "store/expire.h"
 #include "store/hash.h"
 #include "store/journal.h"
 #include "store/ring.h"
@@ -20,14 +21,8 @@
 
 #define HASH_STEP_BUCKETS 4
 
-store_err_t store_write_lock(store_t *st)
+static void begin_section(store_t *st)
 {
-    if (st->in_write)
-        return store_fail(STORE_INVALID, "store_write_lock: this handle already holds the writer mutex");
-    ring_wait_for_room(st);
-    store_err_t err = sync_lock(st);
-    if (err != STORE_OK)
-        return err;
     sync_write_begin(st);
     st->in_write = true;
     st->npending = 0;
@@ -36,7 +31,27 @@ store_err_t store_write_lock(store_t *st)
     st->sec_err = STORE_OK;
     ring_reset_section(st);
     CRASH_POINT(STORE_CP_LOCKED);
-    return STORE_OK;
+}
+
+store_err_t store_write_lock(store_t *st)
+{
+    if (st->in_write)
+        return store_fail(STORE_INVALID, "store_write_lock: this handle already holds the writer mutex");
+    ring_wait_for_room(st);
+    store_err_t err = sync_lock(st);
+    if (err == STORE_OK)
+        begin_section(st);
+    return err;
+}
+
+store_err_t store_write_trylock(store_t *st)
+{
+    if (st->in_write)
+        return store_fail(STORE_INVALID, "store_write_trylock: this handle already holds the writer mutex");
+    store_err_t err = sync_trylock(st);
+    if (err == STORE_OK)
+        begin_section(st);
+    return err;
 }
 
 static void end_section(store_t *st)
@@ -201,7 +216,7 @@ static store_err_t put_inplace(store_t *st, const put_t *p, const iview_t *ov)
     char *val = (char *)ov->val;
     uint64_t first = (uint64_t)(val - (char *)it) & ~7ull;
     uint64_t end = ((uint64_t)(val - (char *)it) + (p->vlen > ov->vlen ? p->vlen : ov->vlen) + 7) & ~7ull;
-    if (!journal_room(st, (end - first) / 8 + 8))
+    if (!journal_room(st, (end - first) / 8 + 8 + EXPIRE_ACCOUNT_ENTRIES))
         return no_room();
     for (uint64_t off = first; off < end; off += 8)
         journal_record(st, (char *)it + off);
@@ -297,6 +312,8 @@ static store_err_t put_locked(store_t *st, const void *key, size_t klen, const v
         err = put_inplace(st, &p, &ov);
     else
         err = put_replace(st, &p, &ov, link);
+    if (err == STORE_OK)
+        expire_account_locked(st, found ? ov.expiry : 0, p.expiry);
     if ((err = finish_op(st, err, mark, pmark, p.version)) != STORE_OK)
         return err;
     if (!opt->version)
@@ -313,7 +330,7 @@ static store_err_t put_locked(store_t *st, const void *key, size_t klen, const v
 store_err_t store_delete_item_locked(store_t *st, const void *key, size_t klen, uint32_t h, const iview_t *ov,
                                      uint32_t *link)
 {
-    if (!journal_room(st, alloc_journal_need(ov->size) + 2 * STORE_MAX_LEVEL + 17))
+    if (!journal_room(st, alloc_journal_need(ov->size) + 2 * STORE_MAX_LEVEL + 17 + EXPIRE_ACCOUNT_ENTRIES))
         return no_room();
     record_op_t rop = {.type = RECORD_DEL, .key = key, .klen = (uint32_t)klen};
     store_err_t err = ring_check_room(st, record_op_size(&rop));
@@ -328,6 +345,7 @@ store_err_t store_delete_item_locked(store_t *st, const void *key, size_t klen, 
     CRASH_POINT(STORE_CP_UNLINKED);
     sl_unlink_locked(st, ov, preds);
     jset64(st, &st->hdr->items, st->hdr->items - 1);
+    expire_account_locked(st, ov->expiry, 0);
     uint64_t version = section_lsn(st);
     jset64(st, &st->hdr->del_lsn[h % STORE_DEL_STAMPS], version);
     err = alloc_defer_free_item(st, ov->ref, ov->size);
@@ -379,7 +397,7 @@ static store_err_t expire_locked(store_t *st, const void *key, size_t klen, uint
         store_put_opts_t opt = {.expiry_ms = expiry_ms};
         return put_locked(st, key, klen, ov.val, ov.vlen, &opt, NULL);
     }
-    if (!journal_room(st, 8))
+    if (!journal_room(st, 8 + EXPIRE_ACCOUNT_ENTRIES))
         return no_room();
     record_op_t rop = {.type = RECORD_EXPIRE, .key = key, .klen = (uint32_t)klen};
     store_err_t err = ring_check_room(st, record_op_size(&rop));
@@ -389,6 +407,7 @@ static store_err_t expire_locked(store_t *st, const void *key, size_t klen, uint
     uint64_t version = section_lsn(st);
     jset64(st, (uint64_t *)((char *)it + sizeof(item_t)), expiry_ms);
     jset64(st, &it->version, version);
+    expire_account_locked(st, ov.expiry, expiry_ms);
     err = finish_op(st, STORE_OK, 0, st->npending, version);
     if (err == STORE_OK) {
         section_took(st, version);

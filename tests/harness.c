@@ -611,6 +611,15 @@ void fk_expect_int(fk_conn_t *c, const char *line, int64_t n)
     rv_free(r);
 }
 
+int64_t fk_int(fk_conn_t *c, const char *line)
+{
+    rv_t *r = must(c, line);
+    ck_assert_msg(r->type == RV_INT, "'%s': expected an integer, got type %d '%s'", line, r->type, r->s ? r->s : "");
+    int64_t v = r->i;
+    rv_free(r);
+    return v;
+}
+
 void fk_expect_error(fk_conn_t *c, const char *line, const char *error)
 {
     rv_t *r = must(c, line);

@@ -116,6 +116,8 @@ void fk_expect_status(fk_conn_t *c, const char *line, const char *status);
 void fk_expect_bulk(fk_conn_t *c, const char *line, const char *bulk);
 void fk_expect_nil(fk_conn_t *c, const char *line);
 void fk_expect_int(fk_conn_t *c, const char *line, int64_t n);
+/* The integer reply to line (asserts it is one). */
+int64_t fk_int(fk_conn_t *c, const char *line);
 /* error must be a prefix of the error text. */
 void fk_expect_error(fk_conn_t *c, const char *line, const char *error);
 

@@ -224,15 +224,6 @@ static void wait_saves(fk_conn_t *c, int64_t n)
     ck_abort_msg("rdb_saves stayed below %lld", (long long)n);
 }
 
-static int64_t int_reply(fk_conn_t *c, const char *line)
-{
-    rv_t *r = fk_cmd(c, line);
-    ck_assert_msg(r && r->type == RV_INT, "%s: no integer", line);
-    int64_t v = r->i;
-    rv_free(r);
-    return v;
-}
-
 START_TEST(save_then_crash_recovers_from_snapshot_and_log)
 {
     const char *args[] = {"--fsync", "always", "--snapshot-log-size", "0", NULL};
@@ -299,7 +290,7 @@ START_TEST(bgsave_lastsave_and_native_save)
     time_t before = time(NULL);
     ck_assert_int_eq(fk_start(&srv, args), 0);
     fk_conn_t *c = fk_connect(srv.resp_port);
-    int64_t t0 = int_reply(c, "LASTSAVE"); /* no snapshot yet: the start time */
+    int64_t t0 = fk_int(c, "LASTSAVE"); /* no snapshot yet: the start time */
     ck_assert_int_ge(t0, (int64_t)before - 1);
     ck_assert_int_le(t0, (int64_t)time(NULL));
     mset_range(c, "k", "v", 0, 20000, 50);
@@ -311,7 +302,7 @@ START_TEST(bgsave_lastsave_and_native_save)
     rv_free(r1);
     rv_free(r2);
     wait_saves(c, 1);
-    ck_assert_int_ge(int_reply(c, "LASTSAVE"), t0);
+    ck_assert_int_ge(fk_int(c, "LASTSAVE"), t0);
     ck_assert(info_has(c, "rdb_last_bgsave_status:ok"));
     /* SCHEDULE queues one behind the one in progress. */
     ck_assert_int_eq(fk_send_raw(c, "BGSAVE\r\nBGSAVE SCHEDULE\r\n", 25), 0);
