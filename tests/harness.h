@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tests/exec_util.h"
+
 typedef struct {
     pid_t pid;
     char dir[256];      /* temporary directory: data dir, log, config */
@@ -47,7 +49,8 @@ int fk_run(const char *const *args, char *errbuf, size_t errlen);
 /* Pids of the server's children (workers), up to max. */
 size_t fk_children(const fk_server_t *s, pid_t *pids, size_t max);
 
-/* True if the log contains text (waits up to ms for it to appear). */
+/* True if the log contains text (waits up to ms, times FICKLE_TEST_SLOW,
+ * for it to appear). */
 bool fk_log_has(const fk_server_t *s, const char *text, int ms);
 
 /* Runs a Check suite (CK_VERBOSITY from the environment); the exit status. */
@@ -73,7 +76,8 @@ typedef struct {
     size_t start, end;
 } fk_conn_t;
 
-/* Connects to 127.0.0.1:port with 10 s I/O timeouts. NULL on failure. */
+/* Connects to 127.0.0.1:port with 10 s I/O timeouts (times
+ * FICKLE_TEST_SLOW). NULL on failure. */
 fk_conn_t *fk_connect(uint16_t port);
 void fk_close(fk_conn_t *c);
 

@@ -17,6 +17,7 @@
 #include "store/store.h"
 #include "tests/harness.h"
 #include "tests/load_util.h"
+#include "tests/robust_probe.h"
 
 #ifndef FICKLED_TEST_PATH
 #error "FICKLED_TEST_PATH must name the fickled built with crash points"
@@ -165,9 +166,16 @@ static Suite *suite(void)
     TCase *tc = tcase_create("crash_server");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, worker_sigkill_under_load);
     tcase_add_test(tc, other_workers_clients_unaffected);
-    tcase_add_loop_test(tc, worker_dies_inside_critical_section, 0, 5);
+    /* Workers killed while (maybe, or surely) holding the writer mutex:
+     * only where its next locker gets EOWNERDEAD (not under qemu-user). */
+    char why[256];
+    if (probe_robust_mutex(why, sizeof(why))) {
+        tcase_add_test(tc, worker_sigkill_under_load);
+        tcase_add_loop_test(tc, worker_dies_inside_critical_section, 0, 5);
+    } else {
+        printf("SKIP: worker_sigkill_under_load, worker_dies_inside_critical_section: %s\n", why);
+    }
     suite_add_tcase(s, tc);
     return s;
 }

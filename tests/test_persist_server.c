@@ -17,6 +17,7 @@
 
 #include "tests/harness.h"
 #include "tests/load_util.h"
+#include "tests/robust_probe.h"
 
 static fk_server_t srv;
 static char acks[300];
@@ -512,7 +513,13 @@ static Suite *suite(void)
     TCase *tc = tcase_create("persist_server");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, group_killed_under_load, 0, 3);
+    /* The warm cases attach a region whose writer mutex a killed worker
+     * may hold: without EOWNERDEAD nothing could take it (docs/arm.md). */
+    char why[256];
+    bool robust = probe_robust_mutex(why, sizeof(why));
+    if (!robust)
+        printf("SKIP: group_killed_under_load, warm cases: %s\n", why);
+    tcase_add_loop_test(tc, group_killed_under_load, 0, robust ? 3 : 1);
     tcase_add_loop_test(tc, fsync_always_reply_means_durable, 0, 2);
     tcase_add_loop_test(tc, persister_killed_repeatedly, 0, 2);
     tcase_add_test(tc, graceful_restart_is_warm_and_identical);
