@@ -133,7 +133,9 @@ START_TEST(group_killed_under_load)
     restart(opts);
     if (cold) {
         ck_assert(!fk_log_has(&srv, "warm restart", 0));
-        ck_assert_uint_ge(log_number("recovered "), acked); /* a record per write at least */
+        /* A record per write at least (a log-growth snapshot, which slow
+         * runs may take, can hold them: hence the LSN, not the count). */
+        ck_assert_uint_ge(log_number(" up to LSN "), acked);
     } else {
         ck_assert_msg(fk_log_has(&srv, "warm restart", 0), "the region was not attached");
     }
