@@ -160,6 +160,41 @@ START_TEST(worker_dies_inside_critical_section)
 }
 END_TEST
 
+/* Where robust futexes are missing (qemu-user) a worker that dies holding
+ * the writer mutex cannot be recovered from: the writes after it must fail
+ * with a clear error, and the log say why, rather than hang. */
+START_TEST(dead_writer_reported_without_robust_futexes)
+{
+    char spec[32];
+    snprintf(spec, sizeof(spec), "%u:%u", STORE_CP_ALLOCATED, 20);
+    setenv("FICKLE_TEST_CRASH", spec, 1);
+    fk_binary = FICKLED_TEST_PATH;
+    ck_assert_int_eq(fk_start(&srv, NULL), 0);
+    bool reported = false;
+    fk_conn_t *c = NULL;
+    for (int i = 0; i < 200 && !reported; i++) {
+        if (c == NULL)
+            c = fk_connect(srv.resp_port);
+        ck_assert_ptr_nonnull(c);
+        char cmd[32];
+        snprintf(cmd, sizeof(cmd), "SET k%d v", i);
+        rv_t *r = fk_cmd(c, cmd);
+        if (r == NULL) { /* its worker died at the crash point */
+            fk_close(c);
+            c = NULL;
+            continue;
+        }
+        reported = r->type == RV_ERROR && strstr(r->s, "died holding it") != NULL;
+        rv_free(r);
+    }
+    fk_close(c);
+    ck_assert_msg(reported, "no write reported the writer mutex's dead owner");
+    ck_assert(fk_log_has(&srv, "killed by signal 9", 0));
+    ck_assert(fk_log_has(&srv, "robust futexes are unsupported here", 0));
+    ck_assert(fk_log_has(&srv, "died holding it", 0));
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("crash_server");
@@ -175,6 +210,7 @@ static Suite *suite(void)
         tcase_add_loop_test(tc, worker_dies_inside_critical_section, 0, 5);
     } else {
         printf("SKIP: worker_sigkill_under_load, worker_dies_inside_critical_section: %s\n", why);
+        tcase_add_test(tc, dead_writer_reported_without_robust_futexes);
     }
     suite_add_tcase(s, tc);
     return s;
