@@ -32,7 +32,7 @@ tests_test_client_SOURCES = tests/test_client.c $(FAKE_SERVER_SOURCES)
 tests_test_client_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_test_client_LDADD = client/libfickle.la frontend/libfickle_proto.a $(PROTO_LIBS) $(CHECK_LIBS)
 
-tests_test_cli_SOURCES = tests/test_cli.c $(FAKE_SERVER_SOURCES)
+tests_test_cli_SOURCES = tests/test_cli.c tests/exec_util.h tests/exec_util.c $(FAKE_SERVER_SOURCES)
 tests_test_cli_CPPFLAGS = $(AM_CPPFLAGS) -DFICKLE_CLI_PATH='"$(abs_top_builddir)/client/fickle-cli"'
 tests_test_cli_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_test_cli_LDADD = frontend/libfickle_proto.a $(PROTO_LIBS) $(CHECK_LIBS)

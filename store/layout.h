@@ -153,6 +153,13 @@ typedef struct {
     uint64_t version; /* LSN of last change */
 } item_t;
 
+/* The region's 64-bit words are read and written as single atomic
+ * accesses (LD64/ST64, the journal's words): an unaligned one tears on
+ * ARM (or faults, for exclusive accesses). Items start at STORE_UNIT
+ * multiples and their sizes round up to 8, so these sizes must keep it so. */
+_Static_assert(STORE_UNIT % 8 == 0 && sizeof(item_t) % 8 == 0, "item words must stay 8-byte aligned");
+_Static_assert(sizeof(journal_entry_t) % 8 == 0 && sizeof(class_hdr_t) % 8 == 0, "region arrays of 64-bit words");
+
 #define ITEM_F_EXPIRY 0x01u /* a uint64_t expiry follows the header */
 #define ITEM_F_LARGE 0x02u  /* lives in its own page run */
 

@@ -4,8 +4,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/journal.h"
@@ -91,6 +94,48 @@ static store_err_t repair_locked(struct store *st)
     return STORE_OK;
 }
 
+/* Robust mutexes need the kernel's robust list: qemu-user answers
+ * set_robust_list/get_robust_list with ENOSYS, glibc then runs them as
+ * plain mutexes, and a process that dies holding one leaves it locked for
+ * good (no EOWNERDEAD). Computed once per process; a race only repeats it. */
+static bool robust_futexes_missing(void)
+{
+    static int missing = -1;
+    if (missing < 0) {
+        struct robust_list_head *head;
+        size_t len;
+        missing = syscall(SYS_get_robust_list, 0, &head, &len) != 0 && errno == ENOSYS;
+        if (missing)
+            store_log(1, "get_robust_list: ENOSYS: robust futexes are unsupported here (qemu-user?): a process "
+                         "that dies holding the writer mutex cannot be recovered from (docs/arm.md)");
+    }
+    return missing;
+}
+
+/* pthread_mutex_lock without robust futexes: waits in 1 s slices and gives
+ * up once the owner (glibc keeps its thread id in the mutex) no longer
+ * exists, rather than hang. Returns the lock's result, or ENOTRECOVERABLE
+ * with *dead set. */
+static int lock_without_robust(struct store *st, pid_t *dead)
+{
+    for (unsigned waited = 1;; waited++) {
+        struct timespec dl;
+        if (clock_gettime(CLOCK_REALTIME, &dl) != 0)
+            return errno;
+        dl.tv_sec += 1;
+        int rc = pthread_mutex_timedlock(&st->hdr->mutex, &dl);
+        if (rc != ETIMEDOUT)
+            return rc;
+        pid_t owner = st->hdr->mutex.__data.__owner;
+        if (owner > 0 && kill(owner, 0) != 0 && errno == ESRCH) {
+            *dead = owner;
+            return ENOTRECOVERABLE;
+        }
+        if (waited % 30 == 0)
+            store_log(1, "waited %u s for the writer mutex (held by thread %ld)", waited, (long)owner);
+    }
+}
+
 /* What a lock call's result rc means for the caller (fn: the call's name). */
 static store_err_t lock_result(struct store *st, int rc, const char *fn)
 {
@@ -103,9 +148,27 @@ static store_err_t lock_result(struct store *st, int rc, const char *fn)
     return store_fail(STORE_IO, "%s: %s", fn, strerror(rc));
 }
 
+/* The writer mutex's owner died where no robust futex can report it. */
+static store_err_t dead_owner(pid_t dead)
+{
+    static bool logged; /* once per process: every write would repeat it */
+    store_err_t err = store_fail(STORE_CORRUPT, "the writer mutex's owner (thread %ld) died holding it and "
+                                 "robust futexes are unsupported here (qemu-user?): no write can proceed; "
+                                 "restart fickled without its region file to rebuild it from disk (docs/arm.md)",
+                                 (long)dead);
+    if (!logged)
+        store_log(0, "%s", store_error_detail());
+    logged = true;
+    return err;
+}
+
 store_err_t sync_lock(struct store *st)
 {
-    return lock_result(st, pthread_mutex_lock(&st->hdr->mutex), "pthread_mutex_lock");
+    pid_t dead = 0;
+    int rc = robust_futexes_missing() ? lock_without_robust(st, &dead) : pthread_mutex_lock(&st->hdr->mutex);
+    if (dead != 0)
+        return dead_owner(dead);
+    return lock_result(st, rc, "pthread_mutex_lock");
 }
 
 store_err_t sync_trylock(struct store *st)

@@ -78,7 +78,7 @@ static pid_t spawn(fk_server_t *s, const char *const *extra)
     argv[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
-        execv(fk_binary, (char *const *)argv);
+        fk_execv(fk_binary, argv);
         _exit(127);
     }
     return pid;
@@ -87,7 +87,7 @@ static pid_t spawn(fk_server_t *s, const char *const *extra)
 /* Waits for PING to answer on the RESP port. */
 static bool wait_ready(fk_server_t *s)
 {
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0, n = fk_slow_ms(200); i < n; i++) {
         int status;
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
             s->pid = 0;
@@ -211,7 +211,7 @@ int fk_run(const char *const *args, char *errbuf, size_t errlen)
         dup2(pipefd[1], STDOUT_FILENO);
         close(pipefd[0]);
         close(pipefd[1]); /* else a daemon would keep the pipe open */
-        execv(fk_binary, (char *const *)argv);
+        fk_execv(fk_binary, argv);
         _exit(127);
     }
     close(pipefd[1]);
@@ -309,6 +309,7 @@ long fk_children_kb(const fk_server_t *s, const char *field)
 
 bool fk_log_has(const fk_server_t *s, const char *text, int ms)
 {
+    ms = fk_slow_ms(ms);
     for (int waited = 0;; waited += 50) {
         FILE *f = fopen(s->log, "r");
         char line[2048];
@@ -344,7 +345,7 @@ int fk_socket_to(const char *ipv4, uint16_t port)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    struct timeval tv = {10, 0};
+    struct timeval tv = {fk_slow_ms(10000) / 1000, 0};
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));

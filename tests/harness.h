@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tests/exec_util.h"
+
 typedef struct {
     pid_t pid;
     char dir[256];      /* temporary directory: data dir, log, config */
@@ -63,7 +65,8 @@ long fk_proc_kb(pid_t pid, const char *field);
  * shared region pages they touched. */
 long fk_children_kb(const fk_server_t *s, const char *field);
 
-/* True if the log contains text (waits up to ms for it to appear). */
+/* True if the log contains text (waits up to ms, times FICKLE_TEST_SLOW,
+ * for it to appear). */
 bool fk_log_has(const fk_server_t *s, const char *text, int ms);
 
 /* Runs a Check suite (CK_VERBOSITY from the environment); the exit status. */
@@ -89,7 +92,8 @@ typedef struct fk_conn {
     size_t start, end;
 } fk_conn_t;
 
-/* Connects to 127.0.0.1:port with 10 s I/O timeouts. NULL on failure. */
+/* Connects to 127.0.0.1:port with 10 s I/O timeouts (times
+ * FICKLE_TEST_SLOW). NULL on failure. */
 fk_conn_t *fk_connect(uint16_t port);
 /* The same to an IPv4 address given as text. */
 fk_conn_t *fk_connect_addr(const char *ipv4, uint16_t port);

@@ -71,10 +71,17 @@ typedef struct {
     fk_server_t srv;
     rs_server_t ref;
     bool have_ref;
+    /* The reference Redis runs on fickle's machine architecture, so its
+     * long double (INCRBYFLOAT) is fickle's: false when an emulated aarch64
+     * fickle is compared with a native x86-64 Redis (docs/arm.md). */
+    bool ref_same_arch;
     fk_conn_t *fk, *rd;
 } rc_env_t;
 extern rc_env_t rc;
 void rc_servers_up(void);
+/* rc.rd when rc.ref_same_arch, else NULL with a note on stderr: for the
+ * comparisons whose results depend on long double's precision. */
+fk_conn_t *rc_float_ref(void);
 void rc_servers_down(void);
 void rc_connect_both(void);
 void rc_close_both(void);

@@ -1,6 +1,6 @@
 # tests/server.mk — integration tests: the real fickled, started in a
 # temporary directory on free ports (tests/harness.c).
-HARNESS_SOURCES = tests/harness.h tests/harness.c
+HARNESS_SOURCES = tests/harness.h tests/harness.c tests/exec_util.h tests/exec_util.c tests/robust_probe.h tests/robust_probe.c
 HARNESS_CPPFLAGS = $(AM_CPPFLAGS) -DFICKLED_PATH='"$(abs_top_builddir)/supervisor/fickled"'
 
 check_PROGRAMS += tests/test_server

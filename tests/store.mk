@@ -11,7 +11,7 @@ STORE_TESTS = \
 check_PROGRAMS += $(STORE_TESTS)
 TESTS += $(STORE_TESTS)
 
-STORE_TEST_UTIL = tests/store_testutil.c tests/store_testutil.h
+STORE_TEST_UTIL = tests/store_testutil.c tests/store_testutil.h tests/robust_probe.c tests/robust_probe.h
 STORE_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(XXHASH_CFLAGS)
 STORE_TEST_LDADD = store/libfickle_store_test.a $(STORE_LIBS) $(CHECK_LIBS)
 

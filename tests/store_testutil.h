@@ -110,11 +110,6 @@ bool tu_model_scan_matches(const tu_model_t *m, store_t *st, uint64_t now, char 
 
 /* ---- processes --------------------------------------------------------------- */
 
-/* Probes whether a robust process-shared mutex held by a process that dies
- * is handed to the next locker with EOWNERDEAD (it is not under some
- * emulators). Never hangs. false with the reason in why. */
-bool tu_robust_mutex_works(char *why, size_t whylen);
-
 /* fork() that asserts success (for the test's own process). */
 pid_t tu_ck_fork(void);
 

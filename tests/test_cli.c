@@ -19,6 +19,7 @@
 
 #include "frontend/native_reply.h"
 #include "frontend/native_txn.h"
+#include "tests/exec_util.h"
 #include "tests/fake_server.h"
 
 #ifndef FICKLE_CLI_PATH
@@ -92,7 +93,7 @@ static run_t *cli(const char *stdin_text, ...)
         dup2(in, 0);
         dup2(out, 1);
         dup2(err, 2);
-        execv(FICKLE_CLI_PATH, (char *const *)argv);
+        fk_execv(FICKLE_CLI_PATH, argv);
         _exit(127);
     }
     int st;

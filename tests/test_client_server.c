@@ -106,7 +106,8 @@ END_TEST
 static int cli(const char *args, char *out, size_t outlen)
 {
     char cmd[512];
-    snprintf(cmd, sizeof(cmd), "%s -p %u %s 2>&1", FICKLE_CLI_PATH, srv.port, args);
+    const char *wrap = getenv("FICKLE_TEST_EXEC"); /* see exec_util.h */
+    snprintf(cmd, sizeof(cmd), "%s %s -p %u %s 2>&1", wrap ? wrap : "", FICKLE_CLI_PATH, srv.port, args);
     FILE *p = popen(cmd, "r");
     size_t n = fread(out, 1, outlen - 1, p);
     out[n] = '\0';

@@ -315,7 +315,7 @@ static int run_server(char *out, size_t len)
         dup2(pfd[1], STDOUT_FILENO);
         dup2(pfd[1], STDERR_FILENO);
         close(pfd[0]);
-        execv(fk_binary, (char *const *)argv);
+        fk_execv(fk_binary, argv);
         _exit(127);
     }
     close(pfd[1]);

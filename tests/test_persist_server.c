@@ -17,6 +17,7 @@
 
 #include "tests/harness.h"
 #include "tests/load_util.h"
+#include "tests/robust_probe.h"
 
 static fk_server_t srv;
 static char acks[300];
@@ -132,7 +133,9 @@ START_TEST(group_killed_under_load)
     restart(opts);
     if (cold) {
         ck_assert(!fk_log_has(&srv, "warm restart", 0));
-        ck_assert_uint_ge(log_number("recovered "), acked); /* a record per write at least */
+        /* A record per write at least (a log-growth snapshot, which slow
+         * runs may take, can hold them: hence the LSN, not the count). */
+        ck_assert_uint_ge(log_number(" up to LSN "), acked);
     } else {
         ck_assert_msg(fk_log_has(&srv, "warm restart", 0), "the region was not attached");
     }
@@ -512,7 +515,13 @@ static Suite *suite(void)
     TCase *tc = tcase_create("persist_server");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, group_killed_under_load, 0, 3);
+    /* The warm cases attach a region whose writer mutex a killed worker
+     * may hold: without EOWNERDEAD nothing could take it (docs/arm.md). */
+    char why[256];
+    bool robust = probe_robust_mutex(why, sizeof(why));
+    if (!robust)
+        printf("SKIP: group_killed_under_load, warm cases: %s\n", why);
+    tcase_add_loop_test(tc, group_killed_under_load, 0, robust ? 3 : 1);
     tcase_add_loop_test(tc, fsync_always_reply_means_durable, 0, 2);
     tcase_add_loop_test(tc, persister_killed_repeatedly, 0, 2);
     tcase_add_test(tc, graceful_restart_is_warm_and_identical);

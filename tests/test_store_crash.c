@@ -33,6 +33,7 @@
 
 #include "store/journal.h"
 #include "store/layout.h"
+#include "tests/robust_probe.h"
 #include "tests/store_testutil.h"
 
 #define MiB (1ull << 20)
@@ -777,7 +778,7 @@ static Suite *crash_suite(void)
 int main(void)
 {
     char why[256];
-    if (!tu_robust_mutex_works(why, sizeof(why))) {
+    if (!probe_robust_mutex(why, sizeof(why))) {
         printf("SKIP: store crash tests need robust process-shared mutexes: %s\n", why);
         return 77;
     }

@@ -28,6 +28,7 @@
 #include "store/store.h"
 #include "tests/harness.h"
 #include "tests/load_util.h"
+#include "tests/robust_probe.h"
 
 static fk_server_t srv;
 
@@ -803,9 +804,16 @@ static Suite *suite(void)
     tcase_add_test(tc, thousand_ops);
     tcase_add_test(tc, failures_apply_nothing);
     tcase_add_test(tc, busy_ring_applies_nothing);
-    tcase_add_loop_test(tc, worker_dies_inside_a_txn, 0, sizeof(inside) / sizeof(inside[0]));
+    /* A worker killed holding the writer mutex, and a warm restart after a
+     * group kill, need EOWNERDEAD (not under qemu-user: docs/arm.md). */
+    char why[256];
+    bool robust = probe_robust_mutex(why, sizeof(why));
+    if (robust)
+        tcase_add_loop_test(tc, worker_dies_inside_a_txn, 0, sizeof(inside) / sizeof(inside[0]));
+    else
+        printf("SKIP: worker_dies_inside_a_txn, group_kill_under_txn_load (warm): %s\n", why);
     tcase_add_test(tc, transfers_keep_the_total);
-    tcase_add_loop_test(tc, group_kill_under_txn_load, 0, 2);
+    tcase_add_loop_test(tc, group_kill_under_txn_load, robust ? 0 : 1, 2); /* 1: cold */
     suite_add_tcase(s, tc);
     return s;
 }
