@@ -582,6 +582,7 @@ START_TEST(append_finger_survives_other_changes)
     tu_model_t m = {0}, saved = {0};
     unsigned next = 0;
     for (unsigned section = 0; section < 120; section++) {
+        tu_model_free(&saved);
         tu_model_copy(&saved, &m);
         ck_assert_int_eq(store_write_lock(st), STORE_OK);
         unsigned steps = 1 + (unsigned)tu_below(&rng, 80);
@@ -589,6 +590,7 @@ START_TEST(append_finger_survives_other_changes)
             finger_step_locked(&m, &rng, &next);
         if (tu_below(&rng, 4) == 0) {
             store_write_abort(st);
+            tu_model_free(&m);
             tu_model_copy(&m, &saved);
         } else {
             store_write_unlock(st);
