@@ -249,3 +249,44 @@ persist_status_t logscan_newest_lsn(const char *dir, uint64_t *lsn, persist_erro
     free(segs);
     return st;
 }
+
+persist_status_t logscan_cut_after(const char *dir, uint64_t upto_lsn, uint64_t *cut_lsn, uint64_t *cut,
+                                   persist_error_t *err)
+{
+    *cut_lsn = upto_lsn;
+    *cut = 0;
+    segment_info_t *segs = NULL;
+    size_t n = 0;
+    persist_status_t st = segment_list(dir, &segs, &n, err);
+    if (st == PERSIST_IO && err->sys_errno == ENOENT)
+        return PERSIST_OK;
+    if (st != PERSIST_OK || n == 0) {
+        free(segs);
+        return st;
+    }
+    char path[4096];
+    segment_reader_t *r = NULL;
+    if (pio_join(path, sizeof(path), dir, segs[n - 1].name) != 0)
+        st = persist_fail(err, PERSIST_INVALID, 0, 0, "%s/%s: path too long", dir, segs[n - 1].name);
+    else
+        st = segment_reader_open(path, &r, err);
+    if (segs[n - 1].first_lsn > upto_lsn + 1)
+        *cut_lsn = segs[n - 1].first_lsn - 1; /* older segments were fsynced before this one began */
+    free(segs);
+    uint64_t at = SEGMENT_HEADER_SIZE;
+    record_t rec;
+    persist_status_t rs = PERSIST_OK;
+    while (st == PERSIST_OK && (rs = segment_reader_next(r, &rec, err)) == PERSIST_OK) {
+        if (rec.lsn > *cut_lsn) {
+            (*cut)++;
+            continue;
+        }
+        at = segment_reader_valid_end(r);
+    }
+    if (st == PERSIST_OK && rs != PERSIST_END && rs != PERSIST_TORN)
+        st = rs;
+    if (st == PERSIST_OK && (*cut || rs == PERSIST_TORN))
+        st = segment_truncate_tail(path, at, err);
+    segment_reader_close(r);
+    return st;
+}
