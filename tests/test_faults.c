@@ -151,8 +151,31 @@ START_TEST(fsync_failure_never_acknowledged_resp)
 }
 END_TEST
 
-/* The same through the native protocol, with the write (pwrite) of the
- * segment failing instead: no reply while it fails. */
+/* The faults of write_failure_never_acknowledged_native: armed on the
+ * persister's log files until cleared; what the log then says. */
+static const struct {
+    unsigned call;
+    int err;
+    const char *says;
+} log_faults[] = {
+    {FS_PWRITE, ENOSPC, "write"},
+    {FS_FSYNC, EIO, "fdatasync"},
+    {FS_PWRITE, EIO, "then ftruncate"}, /* after a short write, and ftruncate fails too: a torn record */
+};
+
+static int arm_log_fault(int i)
+{
+    if (log_faults[i].call == FS_PWRITE && log_faults[i].err == EIO) {
+        faultctl_arm(FS_PWRITE, FS_SHORT, 0, PERSISTER, "/log/", 0, 1);
+        faultctl_arm(FS_FTRUNCATE, FS_FAIL, EIO, PERSISTER, "/log/", 0, -1);
+    }
+    return faultctl_arm(log_faults[i].call, FS_FAIL, log_faults[i].err, PERSISTER, "/log/", 0, -1);
+}
+
+/* The same through the native protocol, with the segment's write failing
+ * (ENOSPC), its fdatasync (EIO), or a short write then EIO with the
+ * ftruncate that should cut the partial record failing too (the next
+ * persister cuts the torn tail): no reply while it fails, OK after. */
 START_TEST(write_failure_never_acknowledged_native)
 {
     start(always);
@@ -161,13 +184,14 @@ START_TEST(write_failure_never_acknowledged_native)
     fk_close(c);
     int fd = nv_connect(srv.port);
     ck_assert_int_ge(fd, 0);
-    int f = faultctl_arm(_i ? FS_FSYNC : FS_PWRITE, FS_FAIL, _i ? EIO : ENOSPC, PERSISTER, "/log/", 0, -1);
+    int f = arm_log_fault(_i);
     uint8_t ext[FICKLE_EXT_SET] = {0};
     ck_assert_int_eq(nv_send(fd, FICKLE_OP_SET, 0, 5, ext, sizeof(ext), "k:1", 3, "v:1", 3), 0);
     ck_assert(faultctl_wait_fired(f, 1, 5000));
     ck_assert_msg(silent(fd, 1500), "a write that is not on disk was answered");
-    ck_assert(fk_log_has(&srv, _i ? "fdatasync" : "No space left on device", 2000));
-    faultctl_clear(f);
+    ck_assert(fk_log_has(&srv, log_faults[_i].says, 2000));
+    ck_assert(fk_log_has(&srv, strerror(log_faults[_i].err), 0));
+    faultctl_clear_all();
     nv_reply_t nr;
     ck_assert_int_eq(nv_read(fd, &nr), 0);
     ck_assert_uint_eq(nr.status, FICKLE_STATUS_OK);
@@ -178,6 +202,39 @@ START_TEST(write_failure_never_acknowledged_native)
     set_ok(c, "k:2", "v:2");
     fk_close(c);
     restarts_lose_nothing(3);
+}
+END_TEST
+
+/* --fsync everysec: writes are acknowledged before they are on disk, so
+ * they go on while the log's writes fail (ENOSPC); the persister stops and
+ * restarts with back-off, saying why each time; once space is back it
+ * catches up, and a cold restart has every acknowledged write. */
+START_TEST(log_write_failure_everysec_catches_up)
+{
+    static const char *const everysec[] = {"--fsync", "everysec", "--snapshot-log-size", "0", NULL};
+    start(everysec);
+    int f = faultctl_arm(FS_PWRITE, FS_FAIL, ENOSPC, PERSISTER, "/log/", 0, -1);
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    for (unsigned i = 0; i < 100; i++) {
+        char k[32], v[32];
+        snprintf(k, sizeof(k), "k:%u", i);
+        snprintf(v, sizeof(v), "v:%u", i);
+        set_ok(c, k, v);
+    }
+    ck_assert(faultctl_wait_fired(f, 2, 5000)); /* a persister, then its successor */
+    ck_assert(fk_log_has(&srv, "No space left on device; stopping", 2000));
+    ck_assert_uint_eq(srv_info(srv.resp_port, "persistence", "log_lsn"), 0);
+    faultctl_clear(f);
+    uint64_t last = srv_info(srv.resp_port, "persistence", "last_lsn");
+    for (int w = 0; w < 1000 && srv_info(srv.resp_port, "persistence", "log_lsn") < last; w++)
+        load_sleep_ms(10);
+    ck_assert_uint_eq(srv_info(srv.resp_port, "persistence", "log_lsn"), last);
+    fk_close(c);
+    srv_kill_all(&srv);
+    ck_assert_int_eq(srv_remove_region(&srv), 1);
+    ck_assert_int_eq(fk_restart(&srv, everysec), 0);
+    expect_keys(0, 100);
+    srv_stop_and_check(&srv);
 }
 END_TEST
 
@@ -358,7 +415,8 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, fsync_failure_never_acknowledged_resp, 0, 2);
-    tcase_add_loop_test(tc, write_failure_never_acknowledged_native, 0, 2);
+    tcase_add_loop_test(tc, write_failure_never_acknowledged_native, 0, 3);
+    tcase_add_test(tc, log_write_failure_everysec_catches_up);
     tcase_add_test(tc, eintr_and_short_writes_are_transparent);
     tcase_add_loop_test(tc, snapshot_failure_keeps_previous, 0, 4);
     tcase_add_loop_test(tc, region_open_or_mmap_failure_at_start, 0, 2);
