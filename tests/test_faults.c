@@ -291,15 +291,24 @@ START_TEST(snapshot_failure_keeps_previous)
     set_ok(c, "k:1", "v:1");
     int f = faultctl_arm(snap_faults[_i].call, FS_FAIL, snap_faults[_i].err, PERSISTER, "/snapshot-", 0, -1);
     rv_t *e = fk_cmd(c, "SAVE");
-    ck_assert_msg(e && e->type == RV_ERROR, "SAVE with a failing %s did not fail", snap_faults[_i].name);
+    ck_assert_msg(e && e->type == RV_ERROR && strstr(e->s, "snapshot failed"), "SAVE with a failing %s did not fail",
+                  snap_faults[_i].name);
     rv_free(e);
     ck_assert_uint_ge(faultctl_fired(f), 1);
+    int fd = nv_connect(srv.port); /* native SAVE: an error status */
+    ck_assert_int_ge(fd, 0);
+    nv_reply_t nr;
+    ck_assert_int_eq(nv_send(fd, FICKLE_OP_SAVE, 0, 3, NULL, 0, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(nv_read(fd, &nr), 0);
+    ck_assert_uint_eq(nr.status, FICKLE_STATUS_INTERNAL);
+    nv_free(&nr);
+    close(fd);
     ck_assert(fk_log_has(&srv, "snapshot failed", 2000));
     ck_assert(fk_log_has(&srv, strerror(snap_faults[_i].err), 0));
     fk_expect_status(c, "BGSAVE", "Background saving started");
-    for (int w = 0; w < 500 && srv_info(srv.resp_port, "persistence", "snapshots_failed") < 2; w++)
+    for (int w = 0; w < 500 && srv_info(srv.resp_port, "persistence", "snapshots_failed") < 3; w++)
         load_sleep_ms(10);
-    ck_assert_uint_eq(srv_info(srv.resp_port, "persistence", "snapshots_failed"), 2);
+    ck_assert_uint_eq(srv_info(srv.resp_port, "persistence", "snapshots_failed"), 3);
     fk_expect_int(c, "LASTSAVE", lastsave);
     r = fk_cmd(c, "INFO persistence");
     ck_assert(r && r->type == RV_BULK && strstr(r->s, "rdb_last_bgsave_status:err"));
