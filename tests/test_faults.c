@@ -33,6 +33,7 @@ static const char *const always[] = {"--fsync", "always", "--snapshot-log-size",
 
 static void setup(void)
 {
+    ck_assert_msg(access(FAULTSHIM_PATH, R_OK) == 0, "%s is missing: make check builds it", FAULTSHIM_PATH);
     ck_assert_int_eq(faultctl_init(FAULTSHIM_PATH), 0);
 }
 
