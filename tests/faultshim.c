@@ -237,61 +237,54 @@ EXPORT int rename(const char *from, const char *to)
     return r ? fail(r) : REAL(rename, rename_fn)(from, to);
 }
 
-static bool has_mode(int flags)
+/* An open that creates passes a mode (read here: the vararg is only in
+ * the caller's frame). */
+#define OPEN_MODE(flags, mode)                                                                                          \
+    do {                                                                                                               \
+        if (((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE) {                                               \
+            va_list ap;                                                                                                \
+            va_start(ap, flags);                                                                                       \
+            mode = (mode_t)va_arg(ap, int);                                                                            \
+            va_end(ap);                                                                                                \
+        }                                                                                                              \
+    } while (0)
+
+/* open, open64 (dirfd NO_DIR), openat, openat64 through the real fn. */
+#define NO_DIR (-1000)
+static int do_open(void *fn, int dirfd, const char *path, int flags, mode_t mode)
 {
-    return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+    const fs_rule_t *r = fault_for(FS_OPEN, -1, path);
+    if (r)
+        return fail(r);
+    return dirfd == NO_DIR ? ((open_fn)fn)(path, flags, mode) : ((openat_fn)fn)(dirfd, path, flags, mode);
 }
 
 EXPORT int open(const char *path, int flags, ...)
 {
     mode_t mode = 0;
-    if (has_mode(flags)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
-    const fs_rule_t *r = fault_for(FS_OPEN, -1, path);
-    return r ? fail(r) : REAL(open, open_fn)(path, flags, mode);
+    OPEN_MODE(flags, mode);
+    return do_open(REAL(open, void *), NO_DIR, path, flags, mode);
 }
 
 EXPORT int open64(const char *path, int flags, ...)
 {
     mode_t mode = 0;
-    if (has_mode(flags)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
-    const fs_rule_t *r = fault_for(FS_OPEN, -1, path);
-    return r ? fail(r) : REAL(open64, open_fn)(path, flags, mode);
+    OPEN_MODE(flags, mode);
+    return do_open(REAL(open64, void *), NO_DIR, path, flags, mode);
 }
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
     mode_t mode = 0;
-    if (has_mode(flags)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
-    const fs_rule_t *r = fault_for(FS_OPEN, -1, path);
-    return r ? fail(r) : REAL(openat, openat_fn)(dirfd, path, flags, mode);
+    OPEN_MODE(flags, mode);
+    return do_open(REAL(openat, void *), dirfd, path, flags, mode);
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
     mode_t mode = 0;
-    if (has_mode(flags)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
-    const fs_rule_t *r = fault_for(FS_OPEN, -1, path);
-    return r ? fail(r) : REAL(openat64, openat_fn)(dirfd, path, flags, mode);
+    OPEN_MODE(flags, mode);
+    return do_open(REAL(openat64, void *), dirfd, path, flags, mode);
 }
 
 /* _FORTIFY_SOURCE's checked entry points (glibc declares them only
@@ -331,22 +324,22 @@ EXPORT int ftruncate64(int fd, off_t len)
 }
 
 /* Anonymous mappings (the allocator's) are never failed. */
-EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+static void *do_mmap(mmap_fn fn, void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     const fs_rule_t *r = (flags & MAP_ANONYMOUS) || fd < 0 ? NULL : fault_for(FS_MMAP, fd, NULL);
     if (r) {
         fail(r);
         return MAP_FAILED;
     }
-    return REAL(mmap, mmap_fn)(addr, len, prot, flags, fd, off);
+    return fn(addr, len, prot, flags, fd, off);
+}
+
+EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return do_mmap(REAL(mmap, mmap_fn), addr, len, prot, flags, fd, off);
 }
 
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    const fs_rule_t *r = (flags & MAP_ANONYMOUS) || fd < 0 ? NULL : fault_for(FS_MMAP, fd, NULL);
-    if (r) {
-        fail(r);
-        return MAP_FAILED;
-    }
-    return REAL(mmap64, mmap_fn)(addr, len, prot, flags, fd, off);
+    return do_mmap(REAL(mmap64, mmap_fn), addr, len, prot, flags, fd, off);
 }

@@ -88,6 +88,17 @@ static void set_ok(fk_conn_t *c, const char *key, const char *value)
     fk_expect_status(c, line, "OK");
 }
 
+/* SET k:<i> v:<i> for i in [from, to), each acknowledged. */
+static void set_keys(fk_conn_t *c, unsigned from, unsigned to)
+{
+    for (unsigned i = from; i < to; i++) {
+        char k[32], v[32];
+        snprintf(k, sizeof(k), "k:%u", i);
+        snprintf(v, sizeof(v), "v:%u", i);
+        set_ok(c, k, v);
+    }
+}
+
 /* Keys k:<from>..k:<to-1> hold v:<i>. */
 static void expect_keys(unsigned from, unsigned to)
 {
@@ -106,12 +117,15 @@ static void expect_keys(unsigned from, unsigned to)
  * keys k:0..k:n-1 are there after each, and `fickled --check` passes. */
 static void restarts_lose_nothing(unsigned n)
 {
+    srv_clear_log(&srv);
     ck_assert_int_eq(fk_restart(&srv, always), 0);
-    ck_assert(fk_log_has(&srv, "warm", 0) || fk_log_has(&srv, "attached", 0));
+    ck_assert(fk_log_has(&srv, "warm restart: attached the region", 0));
     expect_keys(0, n);
     srv_kill_all(&srv);
     ck_assert_int_eq(srv_remove_region(&srv), 1);
+    srv_clear_log(&srv);
     ck_assert_int_eq(fk_restart(&srv, always), 0);
+    ck_assert(fk_log_has(&srv, "recovered ", 0));
     expect_keys(0, n);
     srv_stop_and_check(&srv);
 }
@@ -152,13 +166,17 @@ START_TEST(fsync_failure_never_acknowledged_resp)
 }
 END_TEST
 
-/* The faults of write_failure_never_acknowledged_native: armed on the
- * persister's log files until cleared; what the log then says. */
-static const struct {
+/* A fault a loop test injects: the call (FS_*), its errno, and what the
+ * server's log or reply then names. */
+typedef struct {
     unsigned call;
     int err;
     const char *says;
-} log_faults[] = {
+} fault_t;
+
+/* The faults of write_failure_never_acknowledged_native: armed on the
+ * persister's log files until cleared. */
+static const fault_t log_faults[] = {
     {FS_PWRITE, ENOSPC, "write"},
     {FS_FSYNC, EIO, "fdatasync"},
     {FS_PWRITE, EIO, "then ftruncate"}, /* after a short write, and ftruncate fails too: a torn record */
@@ -216,12 +234,7 @@ START_TEST(log_write_failure_everysec_catches_up)
     start(everysec);
     int f = faultctl_arm(FS_PWRITE, FS_FAIL, ENOSPC, PERSISTER, "/log/", 0, -1);
     fk_conn_t *c = fk_connect(srv.resp_port);
-    for (unsigned i = 0; i < 100; i++) {
-        char k[32], v[32];
-        snprintf(k, sizeof(k), "k:%u", i);
-        snprintf(v, sizeof(v), "v:%u", i);
-        set_ok(c, k, v);
-    }
+    set_keys(c, 0, 100);
     ck_assert(faultctl_wait_fired(f, 2, 5000)); /* a persister, then its successor */
     ck_assert(fk_log_has(&srv, "No space left on device; stopping", 2000));
     ck_assert_uint_eq(srv_info(srv.resp_port, "persistence", "log_lsn"), 0);
@@ -248,12 +261,7 @@ START_TEST(eintr_and_short_writes_are_transparent)
     int s = faultctl_arm(FS_PWRITE, FS_SHORT, 0, PERSISTER, "/log/", 0, 20);
     int e = faultctl_arm(FS_PWRITE, FS_FAIL, EINTR, PERSISTER, "/log/", 0, 20);
     fk_conn_t *c = fk_connect(srv.resp_port);
-    for (unsigned i = 0; i < 200; i++) {
-        char k[32], v[32];
-        snprintf(k, sizeof(k), "k:%u", i);
-        snprintf(v, sizeof(v), "v:%u", i);
-        set_ok(c, k, v);
-    }
+    set_keys(c, 0, 200);
     fk_close(c);
     ck_assert_uint_eq(faultctl_fired(s), 20);
     ck_assert_uint_eq(faultctl_fired(e), 20);
@@ -264,11 +272,7 @@ END_TEST
 
 /* ---- snapshots --------------------------------------------------------------- */
 
-static const struct {
-    unsigned call;
-    int err;
-    const char *name;
-} snap_faults[] = {
+static const fault_t snap_faults[] = {
     {FS_RENAME, EIO, "rename"},
     {FS_OPEN, ENOSPC, "open"},
     {FS_FSYNC, EIO, "fsync"},
@@ -293,7 +297,7 @@ START_TEST(snapshot_failure_keeps_previous)
     int f = faultctl_arm(snap_faults[_i].call, FS_FAIL, snap_faults[_i].err, PERSISTER, "/snapshot-", 0, -1);
     rv_t *e = fk_cmd(c, "SAVE");
     ck_assert_msg(e && e->type == RV_ERROR && strstr(e->s, "snapshot failed"), "SAVE with a failing %s did not fail",
-                  snap_faults[_i].name);
+                  snap_faults[_i].says);
     rv_free(e);
     ck_assert_uint_ge(faultctl_fired(f), 1);
     int fd = nv_connect(srv.port); /* native SAVE: an error status */
