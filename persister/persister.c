@@ -402,9 +402,9 @@ static int open_snapshots(pstate_t *ps)
     return 0;
 }
 
-/* A predecessor stopped after a failed fsync or write: the log may hold
- * records past the durable LSN that the kernel reported it could not
- * write back, so they are not trusted. When the ring still holds them
+/* A predecessor stopped after a failed fsync or write (or died between a
+ * write and its fsync): the log may hold records past the durable LSN that
+ * the kernel could not write back, so they are not trusted. When the ring still holds them
  * (--fsync always keeps records there until fsynced), cut them off the
  * newest segment; drain() then rewrites them into a new one. *last_lsn is
  * lowered to what the log keeps. 0, or -1 after logging. */
@@ -420,8 +420,8 @@ static int cut_unsynced(pstate_t *ps, uint64_t *last_lsn)
     uint64_t keep = ring_first > durable + 1 ? ring_first - 1 : durable; /* everything above is in the ring */
     if (*last_lsn <= keep)
         return 0;
-    log_msg(LOG_WARNING, "persister: the log holds records after LSN %llu that a predecessor could not fsync "
-                         "(or write whole); cutting them off and rewriting them from the change ring",
+    log_msg(LOG_WARNING, "persister: the log holds records after LSN %llu that a predecessor did not fsync "
+                         "(it failed, or died first); cutting them off and rewriting them from the change ring",
             (unsigned long long)keep);
     uint64_t kept, cut;
     persist_error_t err;
@@ -510,8 +510,10 @@ int persister_main(const persister_conf_t *conf)
     /* SIGTERM: the workers are gone; put what the ring still holds on disk. */
     int moved = 0;
     while (rc == 0 && (moved = drain(&ps)) > 0)
-        if (ps.release_pos && do_sync(&ps) != 0)
-            moved = -1;
+        if (ps.release_pos && do_sync(&ps) != 0) {
+            moved = -1; /* the ring keeps what this fsync covered */
+            break;
+        }
     if (rc == 0 && (moved < 0 || do_sync(&ps) != 0))
         rc = 1;
     persist_error_t err;

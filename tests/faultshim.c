@@ -227,7 +227,7 @@ EXPORT int fsync(int fd)
 
 EXPORT int fdatasync(int fd)
 {
-    const fs_rule_t *r = fault_for(FS_FSYNC, fd, NULL);
+    const fs_rule_t *r = fault_for(FS_FDATASYNC, fd, NULL);
     return r ? fail(r) : REAL(fdatasync, fd_fn)(fd);
 }
 

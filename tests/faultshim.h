@@ -25,11 +25,13 @@
 enum {
     FS_WRITE = 1u << 0,     /* write */
     FS_PWRITE = 1u << 1,    /* pwrite, pwrite64 */
-    FS_FSYNC = 1u << 2,     /* fsync, fdatasync */
+    FS_FSYNC = 1u << 2,     /* fsync */
     FS_RENAME = 1u << 3,    /* rename (matched on the source path) */
     FS_OPEN = 1u << 4,      /* open, openat, and their 64 / _2 variants */
     FS_FTRUNCATE = 1u << 5, /* ftruncate, ftruncate64 */
     FS_MMAP = 1u << 6,      /* mmap, mmap64 of a file (never anonymous ones) */
+    FS_FDATASYNC = 1u << 7, /* fdatasync */
+    FS_SYNC = FS_FSYNC | FS_FDATASYNC,
 };
 
 typedef enum {

@@ -114,12 +114,14 @@ static void expect_keys(unsigned from, unsigned to)
 }
 
 /* A warm restart, then a cold one (SIGKILL to everything, region gone):
- * keys k:0..k:n-1 are there after each, and `fickled --check` passes. */
-static void restarts_lose_nothing(unsigned n)
+ * keys k:0..k:n-1 are there after each, and `fickled --check` passes.
+ * warm_says: what the warm start's log must also say (NULL: nothing). */
+static void restarts_lose_nothing(unsigned n, const char *warm_says)
 {
     srv_clear_log(&srv);
     ck_assert_int_eq(fk_restart(&srv, always), 0);
     ck_assert(fk_log_has(&srv, "warm restart: attached the region", 0));
+    ck_assert(!warm_says || fk_log_has(&srv, warm_says, 2000));
     expect_keys(0, n);
     srv_kill_all(&srv);
     ck_assert_int_eq(srv_remove_region(&srv), 1);
@@ -143,7 +145,7 @@ START_TEST(fsync_failure_never_acknowledged_resp)
     start(always);
     fk_conn_t *c = fk_connect(srv.resp_port);
     set_ok(c, "k:0", "v:0"); /* the segment exists: the next fsync is the append's */
-    int f = faultctl_arm(FS_FSYNC, FS_FAIL, errs[_i], PERSISTER, "/log/", 0, -1);
+    int f = faultctl_arm(FS_SYNC, FS_FAIL, errs[_i], PERSISTER, "/log/", 0, -1);
     ck_assert_int_eq(fk_send_raw(c, "SET k:1 v:1\r\n", 13), 0);
     ck_assert(faultctl_wait_fired(f, 1, 5000));
     ck_assert_msg(silent(c->fd, 1500), "a write whose fsync failed was answered");
@@ -162,7 +164,31 @@ START_TEST(fsync_failure_never_acknowledged_resp)
     set_ok(c, "k:2", "v:2");
     fk_close(c);
     ck_assert_uint_ge(srv_info(srv.resp_port, "persistence", "persister_restarts"), 1);
-    restarts_lose_nothing(3);
+    restarts_lose_nothing(3, NULL);
+}
+END_TEST
+
+/* fickled stopped (SIGTERM) while the log's fsync fails: the held write
+ * is never acknowledged (the connection closes), the stop leaves it in the
+ * region's ring, and the warm restart after the fault cleared cuts it off
+ * the old segment and rewrites it: a later cold restart finds it too. */
+START_TEST(stop_while_fsync_fails_then_restart)
+{
+    start(always);
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    set_ok(c, "k:0", "v:0");
+    /* Only the segments' fdatasync: each new persister cuts the record
+     * (fsync of the cut works), rewrites it, and fails again. */
+    int f = faultctl_arm(FS_FDATASYNC, FS_FAIL, EIO, PERSISTER, "/log/", 0, -1);
+    ck_assert_int_eq(fk_send_raw(c, "SET k:1 v:1\r\n", 13), 0);
+    ck_assert(faultctl_wait_fired(f, 2, 5000));
+    ck_assert(fk_log_has(&srv, "cutting them off and rewriting them from the change ring", 0));
+    ck_assert_msg(silent(c->fd, 500), "a write whose fsync failed was answered");
+    fk_stop(&srv); /* its status: whatever the persister's last attempt gave */
+    ck_assert_msg(fk_closed(c, 1000), "the held write was answered at the stop");
+    fk_close(c);
+    faultctl_clear(f);
+    restarts_lose_nothing(2, "cutting them off and rewriting them from the change ring");
 }
 END_TEST
 
@@ -178,7 +204,7 @@ typedef struct {
  * persister's log files until cleared. */
 static const fault_t log_faults[] = {
     {FS_PWRITE, ENOSPC, "write"},
-    {FS_FSYNC, EIO, "fdatasync"},
+    {FS_SYNC, EIO, "fdatasync"},
     {FS_PWRITE, EIO, "then ftruncate"}, /* after a short write, and ftruncate fails too: a torn record */
 };
 
@@ -220,7 +246,7 @@ START_TEST(write_failure_never_acknowledged_native)
     c = fk_connect(srv.resp_port);
     set_ok(c, "k:2", "v:2");
     fk_close(c);
-    restarts_lose_nothing(3);
+    restarts_lose_nothing(3, NULL);
 }
 END_TEST
 
@@ -266,7 +292,7 @@ START_TEST(eintr_and_short_writes_are_transparent)
     ck_assert_uint_eq(faultctl_fired(s), 20);
     ck_assert_uint_eq(faultctl_fired(e), 20);
     ck_assert_uint_eq(srv_info(srv.resp_port, "persistence", "persister_restarts"), 0);
-    restarts_lose_nothing(200);
+    restarts_lose_nothing(200, NULL);
 }
 END_TEST
 
@@ -275,7 +301,7 @@ END_TEST
 static const fault_t snap_faults[] = {
     {FS_RENAME, EIO, "rename"},
     {FS_OPEN, ENOSPC, "open"},
-    {FS_FSYNC, EIO, "fsync"},
+    {FS_SYNC, EIO, "fsync"},
     {FS_PWRITE, ENOSPC, "write"},
 };
 
@@ -327,7 +353,7 @@ START_TEST(snapshot_failure_keeps_previous)
     ck_assert(r && r->type == RV_BULK && strstr(r->s, "rdb_last_bgsave_status:ok"));
     rv_free(r);
     fk_close(c);
-    restarts_lose_nothing(3);
+    restarts_lose_nothing(3, NULL);
 }
 END_TEST
 
@@ -431,6 +457,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, fsync_failure_never_acknowledged_resp, 0, 2);
     tcase_add_loop_test(tc, write_failure_never_acknowledged_native, 0, 3);
     tcase_add_test(tc, log_write_failure_everysec_catches_up);
+    tcase_add_test(tc, stop_while_fsync_fails_then_restart);
     tcase_add_test(tc, eintr_and_short_writes_are_transparent);
     tcase_add_loop_test(tc, snapshot_failure_keeps_previous, 0, 4);
     tcase_add_loop_test(tc, region_open_or_mmap_failure_at_start, 0, 2);
