@@ -75,11 +75,13 @@ persist_status_t logscan_newest_lsn(const char *dir, uint64_t *lsn, persist_erro
  * is never trusted again): cuts the newest segment before its first record
  * with an LSN above upto_lsn, and fsyncs the cut. Only the newest segment
  * can hold records that were not fsynced (the writer fsyncs a segment
- * before it starts the next). *cut_lsn gets the last LSN the log keeps
+ * before it starts the next). The bytes of the cut records with an LSN
+ * below save_below are first read back and appended to saved (may be NULL)
+ * for the caller to write again. *cut_lsn gets the last LSN the log keeps
  * (upto_lsn, or the LSN before the newest segment's first if the whole
- * segment was cut), *cut gets the records removed. PERSIST_OK or the
+ * segment was cut), *cut the number of records removed. PERSIST_OK or the
  * reader's / truncation's error. */
-persist_status_t logscan_cut_after(const char *dir, uint64_t upto_lsn, uint64_t *cut_lsn, uint64_t *cut,
-                                   persist_error_t *err);
+persist_status_t logscan_cut_after(const char *dir, uint64_t upto_lsn, uint64_t save_below, record_buf_t *saved,
+                                   uint64_t *cut_lsn, uint64_t *cut, persist_error_t *err);
 
 #endif

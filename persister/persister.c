@@ -403,39 +403,56 @@ static int open_snapshots(pstate_t *ps)
 }
 
 /* A predecessor stopped after a failed fsync or write (or died between a
- * write and its fsync): the log may hold records past the durable LSN that
- * the kernel could not write back, so they are not trusted. When the ring still holds them
- * (--fsync always keeps records there until fsynced), cut them off the
- * newest segment; drain() then rewrites them into a new one. *last_lsn is
- * lowered to what the log keeps. 0, or -1 after logging. */
-static int cut_unsynced(pstate_t *ps, uint64_t *last_lsn)
+ * write and its fsync): the log may hold records past the durable LSN
+ * whose fsync failed, and the kernel may have dropped their pages, so they
+ * are not trusted. They are cut off the newest segment and written again
+ * into a new one: from the ring, which holds every record that was not
+ * fsynced with --fsync always (drain() copies them again), and otherwise
+ * (everysec) as read back from the log, here. *last_lsn is lowered to what
+ * the log keeps; *saved gets the records read back. 0, or -1 after
+ * logging. */
+static int cut_unsynced(pstate_t *ps, uint64_t *last_lsn, record_buf_t *saved)
 {
     store_t *st = ps->conf->store;
     uint64_t durable = store_durable_lsn(st), pos;
     const uint8_t *data;
     size_t n = store_ring_peek(st, &pos, &data);
-    if (*last_lsn <= durable || n < RECORD_HEADER_SIZE)
+    if (*last_lsn <= durable)
         return 0;
-    uint64_t ring_first = rd_u64(data + RECORD_OFF_LSN);
-    uint64_t keep = ring_first > durable + 1 ? ring_first - 1 : durable; /* everything above is in the ring */
-    if (*last_lsn <= keep)
-        return 0;
-    log_msg(LOG_WARNING, "persister: the log holds records after LSN %llu that a predecessor did not fsync "
-                         "(it failed, or died first); cutting them off and rewriting them from the change ring",
-            (unsigned long long)keep);
+    uint64_t ring_first = n >= RECORD_HEADER_SIZE ? rd_u64(data + RECORD_OFF_LSN) : UINT64_MAX;
+    log_msg(LOG_WARNING, "persister: the log holds records after LSN %llu that were not fsynced (a predecessor's "
+                         "fsync failed, or it died first); cutting them off and rewriting them (from the change "
+                         "ring, else as read back)", (unsigned long long)durable);
     uint64_t kept, cut;
     persist_error_t err;
-    if (logscan_cut_after(ps->conf->log_dir, keep, &kept, &cut, &err) != PERSIST_OK) {
+    if (logscan_cut_after(ps->conf->log_dir, durable, ring_first, saved, &kept, &cut, &err) != PERSIST_OK) {
         log_msg(LOG_ERR, "persister: cutting the records that were not fsynced off the log: %s", err.msg);
         return -1;
     }
-    log_msg(LOG_INFO, "persister: cut %llu records after LSN %llu off the log", (unsigned long long)cut,
-            (unsigned long long)kept);
+    log_msg(LOG_INFO, "persister: cut %llu records after LSN %llu off the log; %zu bytes of them to write again "
+                      "as read back", (unsigned long long)cut, (unsigned long long)kept, saved->len);
     *last_lsn = kept;
     return 0;
 }
 
-/* The log's state at start: cut a torn tail, find the last LSN on disk. */
+/* Writes the records cut_unsynced() read back into a new segment and
+ * fsyncs it. 0, or -1 after logging. */
+static int rewrite_saved(pstate_t *ps, record_buf_t *saved)
+{
+    if (saved->len == 0)
+        return 0;
+    uint64_t last = 0;
+    for (size_t off = 0; off + RECORD_HEADER_SIZE <= saved->len; off += rd_u32(saved->data + off))
+        last = rd_u64(saved->data + off + RECORD_OFF_LSN);
+    record_buf_t batch = ps->batch;
+    ps->batch = *saved;
+    int rc = append(ps, last);
+    ps->batch = batch;
+    return rc == 0 ? do_sync(ps) : -1;
+}
+
+/* The log's state at start: cut a torn tail and what was not fsynced,
+ * find the last LSN on disk. */
 static int open_log(pstate_t *ps)
 {
     const persister_conf_t *c = ps->conf;
@@ -448,21 +465,27 @@ static int open_log(pstate_t *ps)
     if (res.truncated)
         log_msg(LOG_WARNING, "persister: cut a torn record off the end of the log (LSN %llu is the last whole one)",
                 (unsigned long long)res.last_lsn);
-    if (cut_unsynced(ps, &res.last_lsn) != 0)
+    record_buf_t saved = {0};
+    if (cut_unsynced(ps, &res.last_lsn, &saved) != 0) {
+        record_buf_free(&saved);
         return -1;
+    }
     segment_writer_opts_t o = {.roll_size = c->segment_size};
     if (segment_writer_open(c->log_dir, res.last_lsn + 1, &o, &ps->w, &err) != PERSIST_OK) {
         log_msg(LOG_ERR, "persister: %s", err.msg);
+        record_buf_free(&saved);
         return -1;
     }
     ps->disk_lsn = ps->synced_lsn = res.last_lsn;
     ps->last_sync_ms = mono_ms();
-    if (open_snapshots(ps) != 0)
+    int rc = rewrite_saved(ps, &saved);
+    record_buf_free(&saved);
+    if (rc != 0 || open_snapshots(ps) != 0)
         return -1;
-    store_set_durable_lsn(c->store, res.last_lsn);
-    atomic_store_explicit(&c->runtime->persister.disk_lsn, res.last_lsn, memory_order_relaxed);
+    store_set_durable_lsn(c->store, ps->synced_lsn);
+    atomic_store_explicit(&c->runtime->persister.disk_lsn, ps->disk_lsn, memory_order_relaxed);
     log_msg(LOG_INFO, "persister: log at LSN %llu (%llu segments read); writing from the ring, fsync %s",
-            (unsigned long long)res.last_lsn, (unsigned long long)res.segments,
+            (unsigned long long)ps->disk_lsn, (unsigned long long)res.segments,
             c->fsync == PERSIST_FSYNC_ALWAYS ? "always" : c->fsync == PERSIST_FSYNC_NO ? "no" : "everysec");
     return 0;
 }
