@@ -44,8 +44,9 @@ typedef struct {
     uint32_t calls;   /* FS_* mask */
     int32_t err;      /* errno for FS_FAIL */
     uint32_t action;  /* fs_action_t */
-    int32_t pid;      /* only this process (0: any) */
-    char proc[16];    /* only threads whose name (PR_GET_NAME) contains this ("": any) */
+    char proc[16];    /* only threads whose name (PR_GET_NAME) contains this ("": any):
+                       * fickled names its processes fk-persister (the snapshot thread
+                       * too) and fk-worker-N; the supervisor keeps "fickled" */
     char path[96];    /* only files whose path contains this ("": any) */
     uint64_t skip;    /* let this many matching calls through first */
     int64_t count;    /* then inject this many faults (-1: until cleared) */
