@@ -46,6 +46,13 @@ int faultctl_init(const char *shim)
     return 0;
 }
 
+void faultctl_reset(void)
+{
+    faultctl_clear_all();
+    __atomic_store_n(&ctl->nrules, 0, __ATOMIC_RELEASE);
+    memset(ctl->rules, 0, sizeof(ctl->rules));
+}
+
 void faultctl_done(void)
 {
     unsetenv("LD_PRELOAD");

@@ -15,8 +15,13 @@
 /* Creates the control block (a temporary file) and sets FAULTSHIM_CTL and
  * LD_PRELOAD (shim is the shared object's path) in this process's
  * environment, so that every fickled started afterwards loads the shim;
- * the test process itself is not affected. Returns 0 or -1. */
+ * the test process itself is not affected. Once per test program, before
+ * the suite runs: the tests Check forks inherit the mapping, and
+ * faultctl_done removes the file even when a test failed. Returns 0 or -1. */
 int faultctl_init(const char *shim);
+
+/* Disarms and forgets every rule (between tests, no fickled running). */
+void faultctl_reset(void);
 
 /* Removes the control block and unsets the environment. */
 void faultctl_done(void);

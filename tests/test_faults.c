@@ -33,8 +33,7 @@ static const char *const always[] = {"--fsync", "always", "--snapshot-log-size",
 
 static void setup(void)
 {
-    ck_assert_msg(access(FAULTSHIM_PATH, R_OK) == 0, "%s is missing: make check builds it", FAULTSHIM_PATH);
-    ck_assert_int_eq(faultctl_init(FAULTSHIM_PATH), 0);
+    faultctl_reset();
 }
 
 static void teardown(void)
@@ -42,7 +41,6 @@ static void teardown(void)
     faultctl_clear_all();
     fk_cleanup(&srv);
     memset(&srv, 0, sizeof(srv));
-    faultctl_done();
 }
 
 static void start(const char *const *extra)
@@ -495,8 +493,13 @@ static Suite *suite(void)
 
 int main(void)
 {
+    if (access(FAULTSHIM_PATH, R_OK) != 0 || faultctl_init(FAULTSHIM_PATH) != 0) {
+        fprintf(stderr, "%s is missing or unusable: make check builds it\n", FAULTSHIM_PATH);
+        return 1;
+    }
     srv_track_init();
     int rc = fk_run_suite(suite());
     srv_sweep();
+    faultctl_done();
     return rc;
 }
