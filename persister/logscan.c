@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,5 +248,72 @@ persist_status_t logscan_newest_lsn(const char *dir, uint64_t *lsn, persist_erro
             st = rs;
     }
     free(segs);
+    return st;
+}
+
+/* Copies bytes [from, to) of the file at path to the end of buf. */
+static persist_status_t save_range(const char *path, uint64_t from, uint64_t to, record_buf_t *buf,
+                                   persist_error_t *err)
+{
+    if (to <= from)
+        return PERSIST_OK;
+    if (record_buf_reserve(buf, (size_t)(to - from)) != 0)
+        return persist_fail(err, PERSIST_NOMEM, ENOMEM, 0, "%s: out of memory for %llu bytes", path,
+                            (unsigned long long)(to - from));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return persist_syserr(err, "open", path);
+    ssize_t got = pio_pread_all(fd, buf->data + buf->len, (size_t)(to - from), from);
+    persist_status_t st = got < 0 ? persist_syserr(err, "pread", path) : PERSIST_OK;
+    if (st == PERSIST_OK && (uint64_t)got != to - from)
+        st = persist_fail(err, PERSIST_IO, EIO, from, "%s: the file shrank while it was read", path);
+    close(fd);
+    if (st == PERSIST_OK)
+        buf->len += (size_t)(to - from);
+    return st;
+}
+
+persist_status_t logscan_cut_after(const char *dir, uint64_t upto_lsn, uint64_t save_below, record_buf_t *saved,
+                                   uint64_t *cut_lsn, uint64_t *cut, persist_error_t *err)
+{
+    *cut_lsn = upto_lsn;
+    *cut = 0;
+    segment_info_t *segs = NULL;
+    size_t n = 0;
+    persist_status_t st = segment_list(dir, &segs, &n, err);
+    if (st == PERSIST_IO && err->sys_errno == ENOENT)
+        return PERSIST_OK;
+    if (st != PERSIST_OK || n == 0) {
+        free(segs);
+        return st;
+    }
+    char path[4096];
+    segment_reader_t *r = NULL;
+    if (pio_join(path, sizeof(path), dir, segs[n - 1].name) != 0)
+        st = persist_fail(err, PERSIST_INVALID, 0, 0, "%s/%s: path too long", dir, segs[n - 1].name);
+    else
+        st = segment_reader_open(path, &r, err);
+    if (segs[n - 1].first_lsn > upto_lsn + 1)
+        *cut_lsn = segs[n - 1].first_lsn - 1; /* older segments were fsynced before this one began */
+    free(segs);
+    uint64_t at = SEGMENT_HEADER_SIZE, save_end = 0;
+    record_t rec;
+    persist_status_t rs = PERSIST_OK;
+    while (st == PERSIST_OK && (rs = segment_reader_next(r, &rec, err)) == PERSIST_OK) {
+        if (rec.lsn <= *cut_lsn) {
+            at = segment_reader_valid_end(r);
+            continue;
+        }
+        (*cut)++;
+        if (rec.lsn < save_below)
+            save_end = segment_reader_valid_end(r);
+    }
+    if (st == PERSIST_OK && rs != PERSIST_END && rs != PERSIST_TORN)
+        st = rs;
+    if (st == PERSIST_OK && saved)
+        st = save_range(path, at, save_end, saved, err);
+    if (st == PERSIST_OK && (*cut || rs == PERSIST_TORN))
+        st = segment_truncate_tail(path, at, err);
+    segment_reader_close(r);
     return st;
 }

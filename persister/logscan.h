@@ -71,4 +71,17 @@ persist_status_t logscan_tail(const char *dir, logscan_result_t *res, persist_er
  * or missing log. PERSIST_OK, or the reader's error. */
 persist_status_t logscan_newest_lsn(const char *dir, uint64_t *lsn, persist_error_t *err);
 
+/* After a failed fsync (the "fsyncgate" rule: a file whose fsync failed
+ * is never trusted again): cuts the newest segment before its first record
+ * with an LSN above upto_lsn, and fsyncs the cut. Only the newest segment
+ * can hold records that were not fsynced (the writer fsyncs a segment
+ * before it starts the next). The bytes of the cut records with an LSN
+ * below save_below are first read back and appended to saved (may be NULL)
+ * for the caller to write again. *cut_lsn gets the last LSN the log keeps
+ * (upto_lsn, or the LSN before the newest segment's first if the whole
+ * segment was cut), *cut the number of records removed. PERSIST_OK or the
+ * reader's / truncation's error. */
+persist_status_t logscan_cut_after(const char *dir, uint64_t upto_lsn, uint64_t save_below, record_buf_t *saved,
+                                   uint64_t *cut_lsn, uint64_t *cut, persist_error_t *err);
+
 #endif

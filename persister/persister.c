@@ -37,6 +37,7 @@ typedef struct {
     segment_writer_t *w;
     uint64_t disk_lsn;    /* last LSN appended */
     uint64_t synced_lsn;  /* last LSN fsynced */
+    uint64_t release_pos; /* --fsync always: ring position to free after the next fsync (0: none) */
     uint64_t last_sync_ms;
     record_buf_t batch;
     volatile sig_atomic_t stop;
@@ -97,7 +98,14 @@ static int do_sync(pstate_t *ps)
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
     if (segment_writer_sync(ps->w, &err) != PERSIST_OK) {
-        log_msg(LOG_WARNING, "persister: %s; stopping so that no write is acknowledged as durable", err.msg);
+        /* Never fsync the same file again and trust it (after a failed
+         * fsync the kernel may have dropped the dirty pages and reports
+         * the error once): stop; the records after the durable LSN are
+         * still in the ring (--fsync always), and the next persister cuts
+         * them off this segment and rewrites them into a new one. */
+        log_msg(LOG_ERR, "persister: %s; stopping: records after LSN %llu are not durable and are not "
+                         "acknowledged; a new persister rewrites them from the change ring",
+                err.msg, (unsigned long long)ps->synced_lsn);
         return -1;
     }
     clock_gettime(CLOCK_MONOTONIC, &b);
@@ -109,6 +117,10 @@ static int do_sync(pstate_t *ps)
         atomic_store_explicit(&s->fsync_max_us, us, memory_order_relaxed);
     ps->synced_lsn = ps->disk_lsn;
     ps->last_sync_ms = mono_ms();
+    if (ps->release_pos) {
+        store_ring_release(ps->conf->store, ps->release_pos);
+        ps->release_pos = 0;
+    }
     store_set_durable_lsn(ps->conf->store, ps->synced_lsn);
     notify_workers(ps);
     return 0;
@@ -121,7 +133,8 @@ static int append(pstate_t *ps, uint64_t last_lsn)
         return 0;
     persist_error_t err;
     if (segment_writer_append(ps->w, ps->batch.data, ps->batch.len, &err) != PERSIST_OK) {
-        log_msg(LOG_WARNING, "persister: %s", err.msg);
+        log_msg(LOG_ERR, "persister: %s; stopping: the records after LSN %llu stay in the change ring for the next "
+                         "persister", err.msg, (unsigned long long)ps->disk_lsn);
         return -1;
     }
     persister_stats_t *s = &ps->conf->runtime->persister;
@@ -177,7 +190,14 @@ static int drain(pstate_t *ps)
     if (append(ps, last) != 0)
         return -1;
     atomic_fetch_add_explicit(&ps->conf->runtime->persister.records, records, memory_order_relaxed);
-    store_ring_release(st, pos + (off < n ? off : n));
+    /* With --fsync always the ring keeps the records until they are
+     * fsynced: if the fsync fails, a new persister rewrites them. Records
+     * that were already on disk are durable (in this mode a drain is
+     * always followed by an fsync before the next). */
+    if (records && ps->conf->fsync == PERSIST_FSYNC_ALWAYS)
+        ps->release_pos = pos + (off < n ? off : n);
+    else
+        store_ring_release(st, pos + (off < n ? off : n));
     return 1;
 }
 
@@ -396,7 +416,57 @@ static int open_snapshots(pstate_t *ps)
     return 0;
 }
 
-/* The log's state at start: cut a torn tail, find the last LSN on disk. */
+/* A predecessor stopped after a failed fsync or write (or died between a
+ * write and its fsync): the log may hold records past the durable LSN
+ * whose fsync failed, and the kernel may have dropped their pages, so they
+ * are not trusted. They are cut off the newest segment and written again
+ * into a new one: from the ring, which holds every record that was not
+ * fsynced with --fsync always (drain() copies them again), and otherwise
+ * (everysec) as read back from the log, here. *last_lsn is lowered to what
+ * the log keeps; *saved gets the records read back. 0, or -1 after
+ * logging. */
+static int cut_unsynced(pstate_t *ps, uint64_t *last_lsn, record_buf_t *saved)
+{
+    store_t *st = ps->conf->store;
+    uint64_t durable = store_durable_lsn(st), pos;
+    const uint8_t *data;
+    size_t n = store_ring_peek(st, &pos, &data);
+    if (*last_lsn <= durable)
+        return 0;
+    uint64_t ring_first = n >= RECORD_HEADER_SIZE ? rd_u64(data + RECORD_OFF_LSN) : UINT64_MAX;
+    log_msg(LOG_WARNING, "persister: the log holds records after LSN %llu that were not fsynced (a predecessor's "
+                         "fsync failed, or it died first); cutting them off and rewriting them (from the change "
+                         "ring, else as read back)", (unsigned long long)durable);
+    uint64_t kept, cut;
+    persist_error_t err;
+    if (logscan_cut_after(ps->conf->log_dir, durable, ring_first, saved, &kept, &cut, &err) != PERSIST_OK) {
+        log_msg(LOG_ERR, "persister: cutting the records that were not fsynced off the log: %s", err.msg);
+        return -1;
+    }
+    log_msg(LOG_INFO, "persister: cut %llu records after LSN %llu off the log; %zu bytes of them to write again "
+                      "as read back", (unsigned long long)cut, (unsigned long long)kept, saved->len);
+    *last_lsn = kept;
+    return 0;
+}
+
+/* Writes the records cut_unsynced() read back into a new segment and
+ * fsyncs it. 0, or -1 after logging. */
+static int rewrite_saved(pstate_t *ps, record_buf_t *saved)
+{
+    if (saved->len == 0)
+        return 0;
+    uint64_t last = 0;
+    for (size_t off = 0; off + RECORD_HEADER_SIZE <= saved->len; off += rd_u32(saved->data + off))
+        last = rd_u64(saved->data + off + RECORD_OFF_LSN);
+    record_buf_t batch = ps->batch;
+    ps->batch = *saved;
+    int rc = append(ps, last);
+    ps->batch = batch;
+    return rc == 0 ? do_sync(ps) : -1;
+}
+
+/* The log's state at start: cut a torn tail and what was not fsynced,
+ * find the last LSN on disk. */
 static int open_log(pstate_t *ps)
 {
     const persister_conf_t *c = ps->conf;
@@ -409,19 +479,27 @@ static int open_log(pstate_t *ps)
     if (res.truncated)
         log_msg(LOG_WARNING, "persister: cut a torn record off the end of the log (LSN %llu is the last whole one)",
                 (unsigned long long)res.last_lsn);
+    record_buf_t saved = {0};
+    if (cut_unsynced(ps, &res.last_lsn, &saved) != 0) {
+        record_buf_free(&saved);
+        return -1;
+    }
     segment_writer_opts_t o = {.roll_size = c->segment_size};
     if (segment_writer_open(c->log_dir, res.last_lsn + 1, &o, &ps->w, &err) != PERSIST_OK) {
         log_msg(LOG_ERR, "persister: %s", err.msg);
+        record_buf_free(&saved);
         return -1;
     }
     ps->disk_lsn = ps->synced_lsn = res.last_lsn;
     ps->last_sync_ms = mono_ms();
-    if (open_snapshots(ps) != 0)
+    int rc = rewrite_saved(ps, &saved);
+    record_buf_free(&saved);
+    if (rc != 0 || open_snapshots(ps) != 0)
         return -1;
-    store_set_durable_lsn(c->store, res.last_lsn);
-    atomic_store_explicit(&c->runtime->persister.disk_lsn, res.last_lsn, memory_order_relaxed);
+    store_set_durable_lsn(c->store, ps->synced_lsn);
+    atomic_store_explicit(&c->runtime->persister.disk_lsn, ps->disk_lsn, memory_order_relaxed);
     log_msg(LOG_INFO, "persister: log at LSN %llu (%llu segments read); writing from the ring, fsync %s",
-            (unsigned long long)res.last_lsn, (unsigned long long)res.segments,
+            (unsigned long long)ps->disk_lsn, (unsigned long long)res.segments,
             c->fsync == PERSIST_FSYNC_ALWAYS ? "always" : c->fsync == PERSIST_FSYNC_NO ? "no" : "everysec");
     return 0;
 }
@@ -471,7 +549,10 @@ int persister_main(const persister_conf_t *conf)
     /* SIGTERM: the workers are gone; put what the ring still holds on disk. */
     int moved = 0;
     while (rc == 0 && (moved = drain(&ps)) > 0)
-        ;
+        if (ps.release_pos && do_sync(&ps) != 0) {
+            moved = -1; /* the ring keeps what this fsync covered */
+            break;
+        }
     if (rc == 0 && (moved < 0 || do_sync(&ps) != 0))
         rc = 1;
     persist_error_t err;

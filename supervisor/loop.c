@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +44,12 @@ static int persister_entry(supervisor_t *sv)
 static int worker_entry(void *arg, child_kind_t kind, int index)
 {
     supervisor_t *sv = arg;
-    char role[32];
+    char role[32], title[16];
+    /* The thread name ps, top and the tests' fault shim see (threads
+     * inherit it: the snapshot thread is "fk-persister" too). */
+    snprintf(title, sizeof(title), kind == CHILD_PERSISTER ? "fk-persister" : "fk-worker-%d", index);
+    if (prctl(PR_SET_NAME, title) != 0)
+        log_msg(LOG_WARNING, "prctl(PR_SET_NAME %s): %s", title, strerror(errno));
     if (kind == CHILD_PERSISTER)
         return persister_entry(sv);
     snprintf(role, sizeof(role), "worker %d", index);

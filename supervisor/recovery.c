@@ -147,6 +147,9 @@ static int rebuild(supervisor_t *sv)
         drop_region(sv);
         return -1;
     }
+    /* What was read from the disk is durable: the persister rewrites only
+     * records past this that were not fsynced (persister.c). */
+    store_set_durable_lsn(sv->store, store_last_lsn(sv->store));
     const char *src = l0 ? "snapshot" : res.records ? "log" : "empty";
     snprintf(sv->recovery.source, sizeof(sv->recovery.source), "%s", src);
     sv->recovery.records = applied;
