@@ -41,8 +41,14 @@ int faultctl_init(const char *shim)
     ctl->magic = FS_MAGIC;
     setenv("FAULTSHIM_CTL", ctl_path, 1);
     setenv("LD_PRELOAD", shim, 1);
-    /* A sanitizer build: its runtime need not come first for the shim. */
-    setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 0);
+    /* A sanitizer build: its runtime need not come first for the shim.
+     * Added to what the caller set (CI sets ASAN_OPTIONS too). */
+    const char *asan = getenv("ASAN_OPTIONS");
+    if (asan == NULL || strstr(asan, "verify_asan_link_order") == NULL) {
+        char opts[512];
+        snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0", asan ? asan : "", asan && *asan ? ":" : "");
+        setenv("ASAN_OPTIONS", opts, 1);
+    }
     return 0;
 }
 
