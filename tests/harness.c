@@ -101,8 +101,10 @@ static bool wait_ready(fk_server_t *s)
                             (r->type == RV_ERROR && strncmp(r->s, "NOAUTH", 6) == 0));
             rv_free(r);
             fk_close(c);
+            /* One worker may answer before the supervisor forked the
+             * others: it logs "ready" once every child is forked. */
             if (ok)
-                return true;
+                return fk_log_has(s, "ready to accept connections", 5000);
         }
         sleep_ms(50);
     }
