@@ -8,4 +8,3 @@ tests_test_persist_format_LDADD = persister/libfickle_persist.a store/libfickle_
 
 # libFuzzer target for the record decoder, built by hand (see the command
 # at the top of the file).
-EXTRA_DIST += tests/fuzz_record.c

@@ -12,4 +12,3 @@ tests_test_native_parse_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_test_native_parse_LDADD = frontend/libfickle_proto.a $(PROTO_LIBS) $(CHECK_LIBS)
 
 # libFuzzer target, built by hand (see the command at the top of the file).
-EXTRA_DIST += tests/fuzz_proto.c

@@ -100,6 +100,15 @@ bool tu_model_live(const tu_ent_t *e, uint64_t now);
 void tu_model_copy(tu_model_t *dst, const tu_model_t *src);
 void tu_model_free(tu_model_t *m);
 
+/* What store_put() must return for opts o on key whose model entry is e
+ * (NULL if none) and live says whether it is live: STORE_OK, STORE_EXISTS,
+ * STORE_NOT_FOUND or STORE_CAS_MISMATCH (region space not considered). */
+store_err_t tu_put_expect(const tu_ent_t *e, bool live, const store_put_opts_t *o);
+/* Model answer to range query q at time now: the indexes of live entries in
+ * q's bounds, in q's order, into out (room for m->n). Returns how many of
+ * them q->limit lets through (out holds all of them). */
+size_t tu_model_range(const tu_model_t *m, const store_range_t *q, uint64_t now, size_t *out);
+
 /* Compares the whole store with the model at time `now`: item count,
  * every live entry by get (value, version, expiry), every expired entry
  * absent, and one full forward range. Returns true, or false with a

@@ -119,17 +119,6 @@ static tu_ent_t *model_entry(world_t *w, const char *k, size_t kl, bool *found, 
 
 /* ---- writes ----------------------------------------------------------------------- */
 
-static store_err_t put_expectation(const tu_ent_t *e, bool live, const store_put_opts_t *o)
-{
-    if ((o->flags & STORE_PUT_NX) && live)
-        return STORE_EXISTS;
-    if ((o->flags & STORE_PUT_XX) && !live)
-        return STORE_NOT_FOUND;
-    if (o->flags & STORE_PUT_CAS)
-        return !live ? STORE_NOT_FOUND : e->version != o->cas_version ? STORE_CAS_MISMATCH : STORE_OK;
-    return STORE_OK;
-}
-
 static void random_put_opts(world_t *w, const tu_ent_t *e, store_put_opts_t *o)
 {
     static const uint32_t flag_sets[] = {0, 0, 0, 0, 0, STORE_PUT_NX, STORE_PUT_XX, STORE_PUT_CAS, STORE_PUT_CAS,
@@ -167,7 +156,7 @@ static void op_put(world_t *w)
     bool live = e && tu_model_live(e, now());
     store_put_opts_t o;
     random_put_opts(w, e, &o);
-    store_err_t want = put_expectation(e, live, &o);
+    store_err_t want = tu_put_expect(e, live, &o);
     store_meta_t meta;
     store_err_t err = w->locked ? store_put_locked(w->st, w->key, w->klen, w->val, vlen, &o, &meta)
                                 : store_put(w->st, w->key, w->klen, w->val, vlen, &o, &meta);
@@ -270,37 +259,6 @@ static void random_bound(world_t *w, store_bound_t *b, char *buf, size_t *len)
     b->len = b->kind == STORE_BOUND_NONE ? 0 : *len;
 }
 
-static bool in_bounds(const store_range_t *q, const tu_ent_t *e)
-{
-    if (q->lo.kind != STORE_BOUND_NONE) {
-        int c = tu_key_cmp(e->key, e->klen, q->lo.key, q->lo.len);
-        if (c < 0 || (c == 0 && q->lo.kind == STORE_BOUND_EXCL))
-            return false;
-    }
-    if (q->hi.kind != STORE_BOUND_NONE) {
-        int c = tu_key_cmp(e->key, e->klen, q->hi.key, q->hi.len);
-        if (c > 0 || (c == 0 && q->hi.kind == STORE_BOUND_EXCL))
-            return false;
-    }
-    return true;
-}
-
-/* Model answer: indexes of live entries in q, in q's order, capped by limit. */
-static size_t model_range(world_t *w, const store_range_t *q, size_t *out)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < w->m.n; i++)
-        if (tu_model_live(&w->m.e[i], now()) && in_bounds(q, &w->m.e[i]))
-            out[n++] = i;
-    if (q->reverse)
-        for (size_t i = 0; i < n / 2; i++) {
-            size_t t = out[i];
-            out[i] = out[n - 1 - i];
-            out[n - 1 - i] = t;
-        }
-    return q->limit && q->limit < n ? q->limit : n;
-}
-
 static void random_query(world_t *w, store_range_t *q)
 {
     *q = (store_range_t){0};
@@ -344,7 +302,7 @@ static void op_range(world_t *w)
     random_query(w, &q);
     size_t *idx = malloc((w->m.n + 1) * sizeof(size_t));
     TU_ASSERT(idx != NULL, "%s", "out of memory");
-    size_t want = model_range(w, &q, idx);
+    size_t want = tu_model_range(&w->m, &q, now(), idx);
     store_rows_t rows = {0};
     store_err_t err = store_range(w->st, &q, &rows);
     EXPECT(w, err == STORE_OK, "%s", store_strerror(err));
@@ -360,7 +318,7 @@ static void op_count(world_t *w)
     random_query(w, &q);
     size_t *idx = malloc((w->m.n + 1) * sizeof(size_t));
     TU_ASSERT(idx != NULL, "%s", "out of memory");
-    size_t want = model_range(w, &q, idx);
+    size_t want = tu_model_range(&w->m, &q, now(), idx);
     uint64_t count = 0;
     store_err_t err = store_range_count(w->st, &q, &count);
     EXPECT(w, err == STORE_OK && count == want, "%s, %llu, want %zu", store_strerror(err), (unsigned long long)count,

@@ -1,10 +1,7 @@
 /*
- * fuzz_record.c — libFuzzer target for the log record decoder (not built by
- * make; the codec links alone, with ISA-L for the CRC):
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -I<builddir> \
- *       tests/fuzz_record.c store/record.c store/crc32c.c -lisal \
- *       -o fuzz_record && ./fuzz_record -max_total_time=60
+ * fuzz_record.c — libFuzzer target for the log record decoder
+ * (store/record.c). `make fuzz` builds and runs it; `make check` replays
+ * its corpus and regressions (tests/fuzz/fuzz.mk, docs/testing.md).
  *
  * The first input byte is control: bit 0 set means "fix the CRC of the
  * first record" (so the fuzzer gets past the checksum into the payload
@@ -24,16 +21,9 @@
 
 #include "store/crc32c.h"
 #include "store/record.h"
+#include "tests/fuzz/fuzz_util.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "fuzz_record: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
+#define CHECK FZ_CHECK
 
 static int inside(const uint8_t *rec, size_t len, const void *p, size_t n)
 {
