@@ -5,7 +5,8 @@
  * critical sections (write_lock, operations, then unlock or abort) and
  * steps of a fake clock — run on a fresh small region (4 MiB, so that
  * STORE_NOMEM is reached) and on the sorted-array reference model of
- * tests/store_testutil.h. After every step the store must match the model
+ * tests/store_testutil.h. The region has a change ring, drained after
+ * every step as the persister would, each record decoded. After every step the store must match the model
  * (results and metadata of every operation, last LSN, item count; every 8
  * steps and at the end also every key and a full scan, and store_check()).
  * `make fuzz` builds and runs it; `make check` replays its corpus and
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/record.h"
 #include "store/store.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "tests/store_testutil.h"
@@ -39,6 +41,8 @@ typedef struct {
     uint64_t sec;          /* the section's LSN once a change in it succeeded */
     tu_model_t saved;      /* the model when the section began */
     uint64_t saved_lsn;
+    uint64_t ring_lsn;     /* LSN of the last record drained from the ring */
+    bool replayed;         /* a put stamped its own version (LSNs may repeat) */
     char key[MAX_KEY], key2[MAX_KEY];
     size_t klen, klen2;
     char *val;
@@ -136,6 +140,16 @@ static void took_version(fz_world_t *w, uint64_t v)
         w->lsn = v;
 }
 
+/* A section that outgrew the undo journal or the change ring: the
+ * operation changed nothing, the section goes on (store.h). */
+static bool section_full(const fz_world_t *w, store_err_t err)
+{
+    if (err != STORE_TXN_TOO_BIG)
+        return false;
+    FZ_CHECK(w->locked);
+    return true;
+}
+
 /* ---- writes ------------------------------------------------------------------------ */
 
 static void op_put(fz_world_t *w)
@@ -160,12 +174,16 @@ static void op_put(fz_world_t *w)
         uint8_t c = next(w);
         o.cas_version = e && (c & 0x80) ? e->version : c & 0x7f;
     }
-    if (f & 0x10) /* a replayed version, possibly not above the last */
+    if (f & 0x10) { /* a replayed version, possibly not above the last */
         o.version = w->lsn + ((f >> 5) & 3);
+        w->replayed |= o.version != 0;
+    }
     store_err_t want = vlen > MAX_VALUE ? STORE_TOO_BIG : tu_put_expect(e, live, &o);
     store_meta_t meta;
     store_err_t err = w->locked ? store_put_locked(w->st, w->key, w->klen, w->val, vlen, &o, &meta)
                                 : store_put(w->st, w->key, w->klen, w->val, vlen, &o, &meta);
+    if (section_full(w, err))
+        return;
     if (err == STORE_NOMEM) {
         /* Only for a put that would succeed, and not in an empty region. */
         FZ_CHECK(want == STORE_OK);
@@ -195,6 +213,8 @@ static void op_delete(fz_world_t *w)
     tu_ent_t *e = model_entry(w, w->key, w->klen, &found, &idx);
     store_err_t want = found && tu_model_live(e, now()) ? STORE_OK : STORE_NOT_FOUND;
     store_err_t err = w->locked ? store_delete_locked(w->st, w->key, w->klen) : store_delete(w->st, w->key, w->klen);
+    if (section_full(w, err))
+        return;
     EXPECT_ERR("delete", err, want);
     if (found) { /* an expired item is removed all the same: a change */
         tu_model_del_at(&w->m, idx);
@@ -210,6 +230,8 @@ static void op_expire(fz_world_t *w)
     bool live = e && tu_model_live(e, now());
     store_err_t err = w->locked ? store_expire_locked(w->st, w->key, w->klen, exp)
                                 : store_expire(w->st, w->key, w->klen, exp);
+    if (section_full(w, err))
+        return;
     if (err == STORE_NOMEM) {
         /* Adding or removing an expiry changes the item's layout: the
          * item is rewritten, which needs room (store.h). */
@@ -339,6 +361,35 @@ static void op_clock(fz_world_t *w)
 
 /* ---- the program ------------------------------------------------------------------------- */
 
+/* Plays the persister: takes every committed record out of the change
+ * ring. Each must decode (CRC, framing, fields), and LSNs must grow
+ * (unless puts stamped their own versions). */
+static void drain_ring(fz_world_t *w)
+{
+    const uint8_t *data;
+    uint64_t pos;
+    size_t n;
+    while ((n = store_ring_peek(w->st, &pos, &data)) > 0) {
+        size_t off = 0;
+        while (off + 4 <= n && rd_u32(data + off) != 0) {
+            record_t rec;
+            size_t used = 0;
+            const char *detail = NULL;
+            record_err_t e = record_decode(data + off, n - off, &rec, &used, &detail);
+            if (e != RECORD_OK)
+                fprintf(stderr, "fuzz_store: ring record at %llu: %s (%s)\n", (unsigned long long)(pos + off),
+                        record_strerror(e), detail ? detail : "");
+            FZ_CHECK(e == RECORD_OK);
+            FZ_CHECK(w->replayed || rec.lsn > w->ring_lsn);
+            FZ_CHECK(rec.lsn <= store_last_lsn(w->st));
+            w->ring_lsn = rec.lsn;
+            off += (used + 7) & ~(size_t)7;
+        }
+        FZ_CHECK(off > 0 && off <= n);
+        store_ring_release(w->st, pos + off);
+    }
+}
+
 /* Every step: the last LSN and the item count. deep: the whole store
  * against the model (every key by get outside a critical section, a full
  * scan inside one) and store_check() (outside: it takes the mutex). The
@@ -348,6 +399,7 @@ static void verify(fz_world_t *w, bool deep)
     char why[256];
     FZ_CHECK(store_last_lsn(w->st) == w->lsn);
     FZ_CHECK(store_count(w->st) == w->m.n);
+    drain_ring(w);
     if (!deep)
         return;
     bool ok = w->locked ? tu_model_scan_matches(&w->m, w->st, now(), why, sizeof(why))
@@ -395,17 +447,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         store_set_logger(quiet);
     }
     tu_path(path, sizeof(path), "fuzz");
-    store_options_t opt = {.size = REGION, .max_value_size = MAX_VALUE};
+    store_options_t opt = {.size = REGION, .max_value_size = MAX_VALUE, .ring_size = store_ring_min(MAX_VALUE)};
     store_err_t err = store_create(path, &opt, &w.st);
     if (err != STORE_OK)
         fprintf(stderr, "fuzz_store: store_create %s: %s\n", path, store_error_detail());
     FZ_CHECK(err == STORE_OK);
     store_unlink(path); /* the mapping stays; nothing is left behind on a crash */
     store_set_clock(w.st, tu_fake_clock);
+    store_set_ring_wait(w.st, 0); /* drained after every step: never full */
     tu_fake_now = START_MS;
     w.p = data;
     w.n = size;
-    w.lsn = 0;
+    w.lsn = w.ring_lsn = 0;
+    w.replayed = false;
     for (int i = 0; i < MAX_STEPS && w.n > 0; i++) {
         step(&w);
         verify(&w, i % 8 == 7);
