@@ -249,6 +249,45 @@ store_err_t tu_put_expect(const tu_ent_t *e, bool live, const store_put_opts_t *
     return STORE_OK;
 }
 
+tu_ent_t *tu_model_entry(tu_model_t *m, const void *key, size_t klen, bool *found, size_t *idx)
+{
+    size_t i;
+    bool f = tu_model_find(m, key, klen, &i);
+    if (found)
+        *found = f;
+    if (idx)
+        *idx = i;
+    return f ? &m->e[i] : NULL;
+}
+
+uint64_t tu_lsn_next(const tu_lsn_t *l)
+{
+    return l->locked && l->sec ? l->sec : l->lsn + 1;
+}
+
+void tu_lsn_took(tu_lsn_t *l, uint64_t v)
+{
+    if (l->locked && !l->sec)
+        l->sec = v;
+    if (v > l->lsn)
+        l->lsn = v;
+}
+
+bool tu_model_put_done(tu_model_t *m, tu_lsn_t *l, const tu_ent_t *old, bool live, const void *key, size_t klen,
+                       const void *val, size_t vlen, const store_put_opts_t *o, const store_meta_t *meta)
+{
+    uint64_t expiry = (o->flags & STORE_PUT_KEEP_EXPIRY) ? (live ? old->expiry : 0) : o->expiry_ms;
+    uint64_t version = o->version ? o->version : tu_lsn_next(l);
+    if (o->version) { /* a replayed version: not the section's */
+        if (version > l->lsn)
+            l->lsn = version;
+    } else {
+        tu_lsn_took(l, version);
+    }
+    tu_model_put(m, key, klen, val, vlen, version, expiry);
+    return meta->version == version && meta->expiry_ms == expiry && meta->vlen == vlen;
+}
+
 static bool in_bounds(const store_range_t *q, const tu_ent_t *e)
 {
     if (q->lo.kind != STORE_BOUND_NONE) {

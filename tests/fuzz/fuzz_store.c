@@ -36,9 +36,7 @@ typedef struct {
     size_t n;
     store_t *st;
     tu_model_t m;
-    uint64_t lsn;          /* expected store_last_lsn() */
-    bool locked;           /* inside store_write_lock() */
-    uint64_t sec;          /* the section's LSN once a change in it succeeded */
+    tu_lsn_t v;            /* expected LSNs */
     tu_model_t saved;      /* the model when the section began */
     uint64_t saved_lsn;
     uint64_t ring_lsn;     /* LSN of the last record drained from the ring */
@@ -114,39 +112,13 @@ static uint64_t pick_expiry(fz_world_t *w)
     }
 }
 
-static tu_ent_t *model_entry(fz_world_t *w, const char *k, size_t kl, bool *found, size_t *idx)
-{
-    size_t i;
-    bool f = tu_model_find(&w->m, k, kl, &i);
-    if (found)
-        *found = f;
-    if (idx)
-        *idx = i;
-    return f ? &w->m.e[i] : NULL;
-}
-
-/* The changes of one critical section share the LSN of its first
- * successful change; a lone change takes the next. */
-static uint64_t next_version(const fz_world_t *w)
-{
-    return w->locked && w->sec ? w->sec : w->lsn + 1;
-}
-
-static void took_version(fz_world_t *w, uint64_t v)
-{
-    if (w->locked && !w->sec)
-        w->sec = v;
-    if (v > w->lsn)
-        w->lsn = v;
-}
-
 /* A section that outgrew the undo journal or the change ring: the
  * operation changed nothing, the section goes on (store.h). */
 static bool section_full(const fz_world_t *w, store_err_t err)
 {
     if (err != STORE_TXN_TOO_BIG)
         return false;
-    FZ_CHECK(w->locked);
+    FZ_CHECK(w->v.locked);
     return true;
 }
 
@@ -166,7 +138,7 @@ static void op_put(fz_world_t *w)
         memcpy(w->val, &serial, sizeof(serial));
         memcpy(w->val + vlen - sizeof(serial), &serial, sizeof(serial));
     }
-    tu_ent_t *e = model_entry(w, w->key, w->klen, NULL, NULL);
+    tu_ent_t *e = tu_model_entry(&w->m, w->key, w->klen, NULL, NULL);
     bool live = e && tu_model_live(e, now());
     store_put_opts_t o = {.flags = f & 0xf};
     o.expiry_ms = pick_expiry(w);
@@ -175,34 +147,25 @@ static void op_put(fz_world_t *w)
         o.cas_version = e && (c & 0x80) ? e->version : c & 0x7f;
     }
     if (f & 0x10) { /* a replayed version, possibly not above the last */
-        o.version = w->lsn + ((f >> 5) & 3);
+        o.version = w->v.lsn + ((f >> 5) & 3);
         w->replayed |= o.version != 0;
     }
     store_err_t want = vlen > MAX_VALUE ? STORE_TOO_BIG : tu_put_expect(e, live, &o);
     store_meta_t meta;
-    store_err_t err = w->locked ? store_put_locked(w->st, w->key, w->klen, w->val, vlen, &o, &meta)
+    store_err_t err = w->v.locked ? store_put_locked(w->st, w->key, w->klen, w->val, vlen, &o, &meta)
                                 : store_put(w->st, w->key, w->klen, w->val, vlen, &o, &meta);
     if (section_full(w, err))
         return;
     if (err == STORE_NOMEM) {
         /* Only for a put that would succeed, and not in an empty region. */
         FZ_CHECK(want == STORE_OK);
-        FZ_CHECK(w->locked || store_count(w->st) > 0);
+        FZ_CHECK(w->v.locked || store_count(w->st) > 0);
         return;
     }
     EXPECT_ERR("put", err, want);
     if (err != STORE_OK)
         return;
-    uint64_t expiry = (o.flags & STORE_PUT_KEEP_EXPIRY) ? (live ? e->expiry : 0) : o.expiry_ms;
-    uint64_t version = o.version ? o.version : next_version(w);
-    if (o.version) {
-        if (version > w->lsn)
-            w->lsn = version;
-    } else {
-        took_version(w, version);
-    }
-    FZ_CHECK(meta.version == version && meta.expiry_ms == expiry && meta.vlen == vlen);
-    tu_model_put(&w->m, w->key, w->klen, w->val, vlen, version, expiry);
+    FZ_CHECK(tu_model_put_done(&w->m, &w->v, e, live, w->key, w->klen, w->val, vlen, &o, &meta));
 }
 
 static void op_delete(fz_world_t *w)
@@ -210,15 +173,15 @@ static void op_delete(fz_world_t *w)
     pick_key(w, w->key, &w->klen);
     bool found;
     size_t idx;
-    tu_ent_t *e = model_entry(w, w->key, w->klen, &found, &idx);
+    tu_ent_t *e = tu_model_entry(&w->m, w->key, w->klen, &found, &idx);
     store_err_t want = found && tu_model_live(e, now()) ? STORE_OK : STORE_NOT_FOUND;
-    store_err_t err = w->locked ? store_delete_locked(w->st, w->key, w->klen) : store_delete(w->st, w->key, w->klen);
+    store_err_t err = w->v.locked ? store_delete_locked(w->st, w->key, w->klen) : store_delete(w->st, w->key, w->klen);
     if (section_full(w, err))
         return;
     EXPECT_ERR("delete", err, want);
     if (found) { /* an expired item is removed all the same: a change */
         tu_model_del_at(&w->m, idx);
-        took_version(w, next_version(w));
+        tu_lsn_took(&w->v, tu_lsn_next(&w->v));
     }
 }
 
@@ -226,9 +189,9 @@ static void op_expire(fz_world_t *w)
 {
     pick_key(w, w->key, &w->klen);
     uint64_t exp = pick_expiry(w);
-    tu_ent_t *e = model_entry(w, w->key, w->klen, NULL, NULL);
+    tu_ent_t *e = tu_model_entry(&w->m, w->key, w->klen, NULL, NULL);
     bool live = e && tu_model_live(e, now());
-    store_err_t err = w->locked ? store_expire_locked(w->st, w->key, w->klen, exp)
+    store_err_t err = w->v.locked ? store_expire_locked(w->st, w->key, w->klen, exp)
                                 : store_expire(w->st, w->key, w->klen, exp);
     if (section_full(w, err))
         return;
@@ -241,38 +204,38 @@ static void op_expire(fz_world_t *w)
     EXPECT_ERR("expire", err, live ? STORE_OK : STORE_NOT_FOUND);
     if (live && !(e->expiry == 0 && exp == 0)) {
         e->expiry = exp;
-        e->version = next_version(w);
-        took_version(w, e->version);
+        e->version = tu_lsn_next(&w->v);
+        tu_lsn_took(&w->v, e->version);
     }
 }
 
 static void op_clear(fz_world_t *w)
 {
-    if (w->locked)
+    if (w->v.locked)
         return; /* store_clear takes the mutex itself */
     FZ_CHECK(store_clear(w->st) == STORE_OK);
     tu_model_free(&w->m);
-    w->lsn++;
+    w->v.lsn++;
 }
 
 /* ---- critical sections ---------------------------------------------------------------- */
 
 static void op_lock(fz_world_t *w)
 {
-    if (w->locked)
+    if (w->v.locked)
         return;
     FZ_CHECK(store_write_lock(w->st) == STORE_OK);
     tu_model_copy(&w->saved, &w->m);
-    w->saved_lsn = w->lsn;
-    w->locked = true;
-    w->sec = 0;
+    w->saved_lsn = w->v.lsn;
+    w->v.locked = true;
+    w->v.sec = 0;
 }
 
 static void op_end(fz_world_t *w, bool commit)
 {
-    if (!w->locked)
+    if (!w->v.locked)
         return;
-    w->locked = false;
+    w->v.locked = false;
     if (commit) {
         store_write_unlock(w->st);
         tu_model_free(&w->saved);
@@ -280,7 +243,7 @@ static void op_end(fz_world_t *w, bool commit)
         store_write_abort(w->st);
         tu_model_free(&w->m);
         w->m = w->saved;
-        w->lsn = w->saved_lsn;
+        w->v.lsn = w->saved_lsn;
     }
     w->saved = (tu_model_t){0};
 }
@@ -290,18 +253,18 @@ static void op_end(fz_world_t *w, bool commit)
 static void op_get(fz_world_t *w)
 {
     pick_key(w, w->key, &w->klen);
-    tu_ent_t *e = model_entry(w, w->key, w->klen, NULL, NULL);
+    tu_ent_t *e = tu_model_entry(&w->m, w->key, w->klen, NULL, NULL);
     bool live = e && tu_model_live(e, now());
     store_buf_t b = {0};
     store_meta_t meta;
-    store_err_t err = w->locked ? store_get_locked(w->st, w->key, w->klen, &b, &meta)
+    store_err_t err = w->v.locked ? store_get_locked(w->st, w->key, w->klen, &b, &meta)
                                 : store_get(w->st, w->key, w->klen, &b, &meta);
     EXPECT_ERR("get", err, live ? STORE_OK : STORE_NOT_FOUND);
     if (live)
         FZ_CHECK(meta.version == e->version && meta.expiry_ms == e->expiry && b.len == e->vlen &&
                  (!b.len || memcmp(b.data, e->val, b.len) == 0));
     store_buf_free(&b);
-    if (!w->locked)
+    if (!w->v.locked)
         FZ_CHECK(store_exists(w->st, w->key, w->klen) == err);
 }
 
@@ -397,17 +360,17 @@ static void drain_ring(fz_world_t *w)
 static void verify(fz_world_t *w, bool deep)
 {
     char why[256];
-    FZ_CHECK(store_last_lsn(w->st) == w->lsn);
+    FZ_CHECK(store_last_lsn(w->st) == w->v.lsn);
     FZ_CHECK(store_count(w->st) == w->m.n);
     drain_ring(w);
     if (!deep)
         return;
-    bool ok = w->locked ? tu_model_scan_matches(&w->m, w->st, now(), why, sizeof(why))
+    bool ok = w->v.locked ? tu_model_scan_matches(&w->m, w->st, now(), why, sizeof(why))
                         : tu_model_matches(&w->m, w->st, now(), why, sizeof(why));
     if (!ok)
         fprintf(stderr, "fuzz_store: the store differs from the model: %s\n", why);
     FZ_CHECK(ok);
-    if (!w->locked) {
+    if (!w->v.locked) {
         store_err_t err = store_check(w->st, why, sizeof(why));
         if (err != STORE_OK)
             fprintf(stderr, "fuzz_store: store_check: %s\n", why);
@@ -458,7 +421,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tu_fake_now = START_MS;
     w.p = data;
     w.n = size;
-    w.lsn = w.ring_lsn = 0;
+    w.v = (tu_lsn_t){0};
+    w.ring_lsn = 0;
     w.replayed = false;
     for (int i = 0; i < MAX_STEPS && w.n > 0; i++) {
         step(&w);
