@@ -35,7 +35,7 @@ tests_fuzz_replay_record_LDADD = store/libfickle_store.a $(STORE_LIBS) $(CHECK_L
 
 tests_fuzz_replay_snapshot_SOURCES = $(FUZZ_REPLAY) tests/fuzz/fuzz_snapshot.c
 tests_fuzz_replay_snapshot_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"snapshot"'
-tests_fuzz_replay_snapshot_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+tests_fuzz_replay_snapshot_CFLAGS = $(FUZZ_REPLAY_CFLAGS) $(XXHASH_CFLAGS)
 tests_fuzz_replay_snapshot_LDADD = persister/libfickle_persist.a store/libfickle_store.a $(PERSIST_LIBS) \
 	$(STORE_LIBS) $(CHECK_LIBS)
 
@@ -81,8 +81,8 @@ fuzz/fuzz_record: fuzz-check-cc
 
 fuzz/fuzz_snapshot: fuzz-check-cc
 	$(AM_V_CC)$(FUZZ_COMPILE) -o $@ $(top_srcdir)/tests/fuzz/fuzz_snapshot.c $(FUZZ_UTIL_C) \
-	  $(top_srcdir)/persister/snapshot.c $(top_srcdir)/persister/pio.c \
-	  $(top_srcdir)/store/record.c $(top_srcdir)/store/crc32c.c $(ISAL_LIBS)
+	  $(top_srcdir)/persister/snapshot.c $(top_srcdir)/persister/pio.c $(top_srcdir)/persister/snaptake.c \
+	  $(top_srcdir)/persister/logscan.c $(top_srcdir)/persister/segment.c $(FUZZ_STORE_C) $(STORE_LIBS)
 
 fuzz/fuzz_config: fuzz-check-cc
 	$(AM_V_CC)$(FUZZ_COMPILE) -o $@ $(top_srcdir)/tests/fuzz/fuzz_config.c $(FUZZ_UTIL_C) \
