@@ -30,7 +30,7 @@ tests_fuzz_replay_proto_LDADD = frontend/libfickle_proto.a $(PROTO_LIBS) $(CHECK
 
 tests_fuzz_replay_record_SOURCES = $(FUZZ_REPLAY) tests/fuzz/fuzz_record.c
 tests_fuzz_replay_record_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"record"'
-tests_fuzz_replay_record_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+tests_fuzz_replay_record_CFLAGS = $(FUZZ_REPLAY_CFLAGS) $(XXHASH_CFLAGS)
 tests_fuzz_replay_record_LDADD = store/libfickle_store.a $(STORE_LIBS) $(CHECK_LIBS)
 
 tests_fuzz_replay_snapshot_SOURCES = $(FUZZ_REPLAY) tests/fuzz/fuzz_snapshot.c
@@ -77,7 +77,7 @@ fuzz/fuzz_proto: fuzz-check-cc
 
 fuzz/fuzz_record: fuzz-check-cc
 	$(AM_V_CC)$(FUZZ_COMPILE) -o $@ $(top_srcdir)/tests/fuzz/fuzz_record.c $(FUZZ_UTIL_C) \
-	  $(top_srcdir)/store/record.c $(top_srcdir)/store/crc32c.c $(ISAL_LIBS)
+	  $(FUZZ_STORE_C) $(STORE_LIBS)
 
 fuzz/fuzz_snapshot: fuzz-check-cc
 	$(AM_V_CC)$(FUZZ_COMPILE) -o $@ $(top_srcdir)/tests/fuzz/fuzz_snapshot.c $(FUZZ_UTIL_C) \

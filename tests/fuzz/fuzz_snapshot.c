@@ -117,8 +117,8 @@ static void load(const char *path, uint64_t count, uint64_t start_lsn)
     persist_error_t err;
     uint64_t items = 0;
     persist_status_t ls = snaptake_load(st, path, NULL, &items, &err);
-    if (getenv("FUZZ_VERBOSE") && ls != PERSIST_OK)
-        fprintf(stderr, "load: %s: %s\n", persist_status_str(ls), err.msg);
+    if (ls != PERSIST_OK)
+        fprintf(stderr, "fuzz_snapshot: loading a valid snapshot: %s: %s\n", persist_status_str(ls), err.msg);
     FZ_CHECK(ls == PERSIST_OK);
     FZ_CHECK(items == count && store_count(st) == count);
     FZ_CHECK(store_last_lsn(st) >= start_lsn);

@@ -83,6 +83,7 @@ static void records(void)
     emit("record", "stream", 0, b.data, b.len);
     emit("record", "stream-fixcrc", 1, b.data, b.len);
     emit("record", "stream-torn", 0, b.data, b.len - 3);
+    emit("record", "stream-apply", 2, b.data, b.len);
     record_buf_free(&b);
 }
 
