@@ -1,7 +1,7 @@
 # tests/fuzz/fuzz.mk — the libFuzzer harnesses (docs/testing.md).
 #
 # `make check` builds each harness with the normal compiler into a replay
-# test (tests/fuzz/replay.c): every file of its seed corpus and of its
+# test, tests/test_fuzz_<name> (tests/fuzz/replay.c): every file of its seed corpus and of its
 # crash regressions runs through it, so a crash once found stays fixed.
 #
 # `make fuzz` builds them with $(FUZZ_CC) -fsanitize=fuzzer,address,undefined
@@ -18,36 +18,36 @@ FUZZ_REPLAY = tests/fuzz/replay.c $(FUZZ_DEPS)
 FUZZ_REPLAY_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 FUZZ_REPLAY_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DIR='"$(abs_top_srcdir)/tests/fuzz"'
 
-FUZZ_REPLAYS = tests/fuzz/replay_proto tests/fuzz/replay_record tests/fuzz/replay_snapshot \
-	tests/fuzz/replay_config tests/fuzz/replay_store
+FUZZ_REPLAYS = tests/test_fuzz_proto tests/test_fuzz_record tests/test_fuzz_snapshot \
+	tests/test_fuzz_config tests/test_fuzz_store
 check_PROGRAMS += $(FUZZ_REPLAYS)
 TESTS += $(FUZZ_REPLAYS)
 
-tests_fuzz_replay_proto_SOURCES = $(FUZZ_REPLAY) tests/fuzz/fuzz_proto.c
-tests_fuzz_replay_proto_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"proto"'
-tests_fuzz_replay_proto_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
-tests_fuzz_replay_proto_LDADD = frontend/libfickle_proto.a $(PROTO_LIBS) $(CHECK_LIBS)
+tests_test_fuzz_proto_SOURCES = $(FUZZ_REPLAY) tests/fuzz/fuzz_proto.c
+tests_test_fuzz_proto_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"proto"'
+tests_test_fuzz_proto_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+tests_test_fuzz_proto_LDADD = frontend/libfickle_proto.a $(PROTO_LIBS) $(CHECK_LIBS)
 
-tests_fuzz_replay_record_SOURCES = $(FUZZ_REPLAY) tests/fuzz/fuzz_record.c
-tests_fuzz_replay_record_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"record"'
-tests_fuzz_replay_record_CFLAGS = $(FUZZ_REPLAY_CFLAGS) $(XXHASH_CFLAGS)
-tests_fuzz_replay_record_LDADD = store/libfickle_store.a $(STORE_LIBS) $(CHECK_LIBS)
+tests_test_fuzz_record_SOURCES = $(FUZZ_REPLAY) tests/fuzz/fuzz_record.c
+tests_test_fuzz_record_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"record"'
+tests_test_fuzz_record_CFLAGS = $(FUZZ_REPLAY_CFLAGS) $(XXHASH_CFLAGS)
+tests_test_fuzz_record_LDADD = store/libfickle_store.a $(STORE_LIBS) $(CHECK_LIBS)
 
-tests_fuzz_replay_snapshot_SOURCES = $(FUZZ_REPLAY) tests/fuzz/fuzz_snapshot.c
-tests_fuzz_replay_snapshot_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"snapshot"'
-tests_fuzz_replay_snapshot_CFLAGS = $(FUZZ_REPLAY_CFLAGS) $(XXHASH_CFLAGS)
-tests_fuzz_replay_snapshot_LDADD = persister/libfickle_persist.a store/libfickle_store.a $(PERSIST_LIBS) \
+tests_test_fuzz_snapshot_SOURCES = $(FUZZ_REPLAY) tests/fuzz/fuzz_snapshot.c
+tests_test_fuzz_snapshot_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"snapshot"'
+tests_test_fuzz_snapshot_CFLAGS = $(FUZZ_REPLAY_CFLAGS) $(XXHASH_CFLAGS)
+tests_test_fuzz_snapshot_LDADD = persister/libfickle_persist.a store/libfickle_store.a $(PERSIST_LIBS) \
 	$(STORE_LIBS) $(CHECK_LIBS)
 
-tests_fuzz_replay_config_SOURCES = $(FUZZ_REPLAY) tests/fuzz/fuzz_config.c supervisor/fickled_config.c
-tests_fuzz_replay_config_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"config"'
-tests_fuzz_replay_config_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
-tests_fuzz_replay_config_LDADD = common/libfickle_common.a store/libfickle_store.a $(STORE_LIBS) $(CHECK_LIBS)
+tests_test_fuzz_config_SOURCES = $(FUZZ_REPLAY) tests/fuzz/fuzz_config.c supervisor/fickled_config.c
+tests_test_fuzz_config_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"config"'
+tests_test_fuzz_config_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+tests_test_fuzz_config_LDADD = common/libfickle_common.a store/libfickle_store.a $(STORE_LIBS) $(CHECK_LIBS)
 
-tests_fuzz_replay_store_SOURCES = $(FUZZ_REPLAY) tests/fuzz/fuzz_store.c $(STORE_TEST_UTIL)
-tests_fuzz_replay_store_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"store"'
-tests_fuzz_replay_store_CFLAGS = $(FUZZ_REPLAY_CFLAGS) $(XXHASH_CFLAGS)
-tests_fuzz_replay_store_LDADD = store/libfickle_store.a $(STORE_LIBS) $(CHECK_LIBS)
+tests_test_fuzz_store_SOURCES = $(FUZZ_REPLAY) tests/fuzz/fuzz_store.c $(STORE_TEST_UTIL)
+tests_test_fuzz_store_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"store"'
+tests_test_fuzz_store_CFLAGS = $(FUZZ_REPLAY_CFLAGS) $(XXHASH_CFLAGS)
+tests_test_fuzz_store_LDADD = store/libfickle_store.a $(STORE_LIBS) $(CHECK_LIBS)
 
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/regressions tests/fuzz/smoke.sh
 
