@@ -41,6 +41,7 @@ typedef struct {
     uint64_t saved_lsn;
     uint64_t ring_lsn;     /* LSN of the last record drained from the ring */
     bool replayed;         /* a put stamped its own version (LSNs may repeat) */
+    uint64_t puts;         /* puts so far: stamped into values */
     char key[MAX_KEY], key2[MAX_KEY];
     size_t klen, klen2;
     char *val;
@@ -129,9 +130,8 @@ static void op_put(fz_world_t *w)
     pick_key(w, w->key, &w->klen);
     size_t vlen = pick_vlen(w);
     uint8_t fill = next(w), f = next(w);
-    /* Cheap to make, yet no two puts write the same value. */
-    static uint64_t serial;
-    serial++;
+    /* Cheap to make, yet no two puts of a program write the same value. */
+    uint64_t serial = ++w->puts;
     if (vlen <= MAX_VALUE)
         memset(w->val, fill, vlen);
     if (vlen >= 2 * sizeof(serial) && vlen <= MAX_VALUE) {
@@ -424,6 +424,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     w.v = (tu_lsn_t){0};
     w.ring_lsn = 0;
     w.replayed = false;
+    w.puts = 0;
     for (int i = 0; i < MAX_STEPS && w.n > 0; i++) {
         step(&w);
         verify(&w, i % 8 == 7);
