@@ -230,7 +230,9 @@ store_err_t store_put(store_t *st, const void *key, size_t klen, const void *val
  * is removed all the same). */
 store_err_t store_delete(store_t *st, const void *key, size_t klen);
 
-/* Sets or clears (expiry_ms = 0) the expiry of a live key. */
+/* Sets or clears (expiry_ms = 0) the expiry of a live key. Giving a key
+ * its first expiry or removing it rewrites the item: STORE_NOMEM (nothing
+ * changed) if the region has no room for the copy. */
 store_err_t store_expire(store_t *st, const void *key, size_t klen, uint64_t expiry_ms);
 
 /* Removes every item. */

@@ -248,10 +248,14 @@ int config_load_file(config_t *cfg, const char *path, char *err, size_t errlen)
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return fail(err, errlen, "--config: cannot open %s: %s", path, strerror(errno));
-    char line[8192], msg[512];
+    char *line = NULL, msg[512];
+    size_t cap = 0;
     unsigned lineno = 0;
     int rc = 0;
-    while (rc == 0 && fgets(line, sizeof(line), f)) {
+    /* getline, not fgets into a fixed buffer: the rest of a longer line
+     * would be read as a line of its own (a long comment's tail as a
+     * setting). */
+    while (rc == 0 && getline(&line, &cap, f) != -1) {
         lineno++;
         char *name, *value;
         int s = split_line(line, &name, &value);
@@ -262,8 +266,9 @@ int config_load_file(config_t *cfg, const char *path, char *err, size_t errlen)
         else if (s > 0 && config_set(cfg, name, value, msg, sizeof(msg)) != 0)
             rc = fail(err, errlen, "%s:%u: %s", path, lineno, msg);
     }
-    if (rc == 0 && ferror(f))
+    if (rc == 0 && !feof(f)) /* a read error, or no memory for a line */
         rc = fail(err, errlen, "--config: reading %s: %s", path, strerror(errno));
+    free(line);
     fclose(f);
     return rc;
 }

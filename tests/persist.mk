@@ -5,7 +5,3 @@ TESTS += tests/test_persist_format
 tests_test_persist_format_SOURCES = tests/test_persist_format.c
 tests_test_persist_format_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_persist_format_LDADD = persister/libfickle_persist.a store/libfickle_store.a $(STORE_LIBS) $(PERSIST_LIBS) $(CHECK_LIBS)
-
-# libFuzzer target for the record decoder, built by hand (see the command
-# at the top of the file).
-EXTRA_DIST += tests/fuzz_record.c

@@ -10,6 +10,3 @@ tests_test_native_parse_SOURCES = tests/test_native_parse.c tests/doc_hex.h test
 tests_test_native_parse_CPPFLAGS = $(AM_CPPFLAGS) -DFICKLE_DOCS_DIR='"$(top_srcdir)/docs"'
 tests_test_native_parse_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_test_native_parse_LDADD = frontend/libfickle_proto.a $(PROTO_LIBS) $(CHECK_LIBS)
-
-# libFuzzer target, built by hand (see the command at the top of the file).
-EXTRA_DIST += tests/fuzz_proto.c

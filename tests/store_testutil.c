@@ -238,6 +238,86 @@ void tu_model_free(tu_model_t *m)
     m->n = m->cap = 0;
 }
 
+store_err_t tu_put_expect(const tu_ent_t *e, bool live, const store_put_opts_t *o)
+{
+    if ((o->flags & STORE_PUT_NX) && live)
+        return STORE_EXISTS;
+    if ((o->flags & STORE_PUT_XX) && !live)
+        return STORE_NOT_FOUND;
+    if (o->flags & STORE_PUT_CAS)
+        return !live ? STORE_NOT_FOUND : e->version != o->cas_version ? STORE_CAS_MISMATCH : STORE_OK;
+    return STORE_OK;
+}
+
+tu_ent_t *tu_model_entry(tu_model_t *m, const void *key, size_t klen, bool *found, size_t *idx)
+{
+    size_t i;
+    bool f = tu_model_find(m, key, klen, &i);
+    if (found)
+        *found = f;
+    if (idx)
+        *idx = i;
+    return f ? &m->e[i] : NULL;
+}
+
+uint64_t tu_lsn_next(const tu_lsn_t *l)
+{
+    return l->locked && l->sec ? l->sec : l->lsn + 1;
+}
+
+void tu_lsn_took(tu_lsn_t *l, uint64_t v)
+{
+    if (l->locked && !l->sec)
+        l->sec = v;
+    if (v > l->lsn)
+        l->lsn = v;
+}
+
+bool tu_model_put_done(tu_model_t *m, tu_lsn_t *l, const tu_ent_t *old, bool live, const void *key, size_t klen,
+                       const void *val, size_t vlen, const store_put_opts_t *o, const store_meta_t *meta)
+{
+    uint64_t expiry = (o->flags & STORE_PUT_KEEP_EXPIRY) ? (live ? old->expiry : 0) : o->expiry_ms;
+    uint64_t version = o->version ? o->version : tu_lsn_next(l);
+    if (o->version) { /* a replayed version: not the section's */
+        if (version > l->lsn)
+            l->lsn = version;
+    } else {
+        tu_lsn_took(l, version);
+    }
+    tu_model_put(m, key, klen, val, vlen, version, expiry);
+    return meta->version == version && meta->expiry_ms == expiry && meta->vlen == vlen;
+}
+
+static bool in_bounds(const store_range_t *q, const tu_ent_t *e)
+{
+    if (q->lo.kind != STORE_BOUND_NONE) {
+        int c = tu_key_cmp(e->key, e->klen, q->lo.key, q->lo.len);
+        if (c < 0 || (c == 0 && q->lo.kind == STORE_BOUND_EXCL))
+            return false;
+    }
+    if (q->hi.kind != STORE_BOUND_NONE) {
+        int c = tu_key_cmp(e->key, e->klen, q->hi.key, q->hi.len);
+        if (c > 0 || (c == 0 && q->hi.kind == STORE_BOUND_EXCL))
+            return false;
+    }
+    return true;
+}
+
+size_t tu_model_range(const tu_model_t *m, const store_range_t *q, uint64_t now, size_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (tu_model_live(&m->e[i], now) && in_bounds(q, &m->e[i]))
+            out[n++] = i;
+    if (q->reverse)
+        for (size_t i = 0; i < n / 2; i++) {
+            size_t t = out[i];
+            out[i] = out[n - 1 - i];
+            out[n - 1 - i] = t;
+        }
+    return q->limit && q->limit < n ? q->limit : n;
+}
+
 static bool entry_by_get(const tu_ent_t *e, store_t *st, uint64_t now, store_buf_t *b, char *why, size_t n)
 {
     store_meta_t meta;

@@ -92,6 +92,9 @@ typedef struct {
 int tu_key_cmp(const void *a, size_t alen, const void *b, size_t blen);
 /* Index of key (true) or of where it would go (false). */
 bool tu_model_find(const tu_model_t *m, const void *key, size_t klen, size_t *idx);
+/* The entry for key, live or expired, or NULL. found and idx (may be
+ * NULL) get whether it exists and its index (or where it would go). */
+tu_ent_t *tu_model_entry(tu_model_t *m, const void *key, size_t klen, bool *found, size_t *idx);
 /* Inserts or replaces. */
 void tu_model_put(tu_model_t *m, const void *key, size_t klen, const void *val, size_t vlen, uint64_t version,
                   uint64_t expiry);
@@ -99,6 +102,33 @@ void tu_model_del_at(tu_model_t *m, size_t idx);
 bool tu_model_live(const tu_ent_t *e, uint64_t now);
 void tu_model_copy(tu_model_t *dst, const tu_model_t *src);
 void tu_model_free(tu_model_t *m);
+
+/* LSN bookkeeping of a model test: the changes of one critical section
+ * share the LSN of its first successful change; a lone change takes the
+ * next. */
+typedef struct {
+    uint64_t lsn; /* expected store_last_lsn() */
+    bool locked;  /* inside store_write_lock() */
+    uint64_t sec; /* the section's LSN once a change in it succeeded */
+} tu_lsn_t;
+/* The version the next change gets. */
+uint64_t tu_lsn_next(const tu_lsn_t *l);
+/* A change took version v. */
+void tu_lsn_took(tu_lsn_t *l, uint64_t v);
+/* Records a successful store_put (opts o) of key in the model: its
+ * version (o->version, else tu_lsn_next) and expiry (with KEEP_EXPIRY,
+ * old's if live, else 0). old/live: the key's model entry before the put.
+ * Returns false if meta (what the store returned) disagrees. */
+bool tu_model_put_done(tu_model_t *m, tu_lsn_t *l, const tu_ent_t *old, bool live, const void *key, size_t klen,
+                       const void *val, size_t vlen, const store_put_opts_t *o, const store_meta_t *meta);
+/* What store_put() must return for opts o on key whose model entry is e
+ * (NULL if none) and live says whether it is live: STORE_OK, STORE_EXISTS,
+ * STORE_NOT_FOUND or STORE_CAS_MISMATCH (region space not considered). */
+store_err_t tu_put_expect(const tu_ent_t *e, bool live, const store_put_opts_t *o);
+/* Model answer to range query q at time now: the indexes of live entries in
+ * q's bounds, in q's order, into out (room for m->n). Returns how many of
+ * them q->limit lets through (out holds all of them). */
+size_t tu_model_range(const tu_model_t *m, const store_range_t *q, uint64_t now, size_t *out);
 
 /* Compares the whole store with the model at time `now`: item count,
  * every live entry by get (value, version, expiry), every expired entry

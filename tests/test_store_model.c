@@ -26,13 +26,11 @@
 typedef struct {
     store_t *st;
     tu_model_t m;
-    uint64_t lsn; /* expected store_last_lsn() */
+    tu_lsn_t v;   /* expected LSNs */
     tu_rng_t rng;
     uint64_t seed;
     int step;
     const char *op;
-    bool locked; /* inside store_write_lock() */
-    uint64_t sec; /* the section's LSN once a change in it succeeded (store.h) */
     char pool[POOL][12];
     size_t pool_len[POOL];
     char key[16], key2[16];
@@ -104,31 +102,7 @@ static uint64_t pick_expiry(world_t *w, bool allow_past)
     return now() + 1 + tu_below(&w->rng, 40);
 }
 
-/* The live model entry for key, or NULL. found (may be NULL) gets whether
- * an entry exists at all, live or expired; idx its position. */
-static tu_ent_t *model_entry(world_t *w, const char *k, size_t kl, bool *found, size_t *idx)
-{
-    size_t i;
-    bool f = tu_model_find(&w->m, k, kl, &i);
-    if (found)
-        *found = f;
-    if (idx)
-        *idx = i;
-    return f ? &w->m.e[i] : NULL;
-}
-
 /* ---- writes ----------------------------------------------------------------------- */
-
-static store_err_t put_expectation(const tu_ent_t *e, bool live, const store_put_opts_t *o)
-{
-    if ((o->flags & STORE_PUT_NX) && live)
-        return STORE_EXISTS;
-    if ((o->flags & STORE_PUT_XX) && !live)
-        return STORE_NOT_FOUND;
-    if (o->flags & STORE_PUT_CAS)
-        return !live ? STORE_NOT_FOUND : e->version != o->cas_version ? STORE_CAS_MISMATCH : STORE_OK;
-    return STORE_OK;
-}
 
 static void random_put_opts(world_t *w, const tu_ent_t *e, store_put_opts_t *o)
 {
@@ -137,24 +111,9 @@ static void random_put_opts(world_t *w, const tu_ent_t *e, store_put_opts_t *o)
     *o = (store_put_opts_t){.flags = flag_sets[tu_below(&w->rng, sizeof(flag_sets) / sizeof(flag_sets[0]))]};
     o->expiry_ms = pick_expiry(w, true);
     if (o->flags & STORE_PUT_CAS)
-        o->cas_version = e && tu_below(&w->rng, 3) ? e->version : tu_below(&w->rng, w->lsn + 2);
+        o->cas_version = e && tu_below(&w->rng, 3) ? e->version : tu_below(&w->rng, w->v.lsn + 2);
     if (tu_below(&w->rng, 40) == 0) /* a replayed version, possibly not above the last */
-        o->version = w->lsn + tu_below(&w->rng, 4);
-}
-
-/* The version a change gets: the changes of one critical section share
- * the LSN of its first successful change; a lone change takes the next. */
-static uint64_t next_version(const world_t *w)
-{
-    return w->locked && w->sec ? w->sec : w->lsn + 1;
-}
-
-static void took_version(world_t *w, uint64_t v)
-{
-    if (w->locked && !w->sec)
-        w->sec = v;
-    if (v > w->lsn)
-        w->lsn = v;
+        o->version = w->v.lsn + tu_below(&w->rng, 4);
 }
 
 static void op_put(world_t *w)
@@ -163,31 +122,21 @@ static void op_put(world_t *w)
     pick_key(w, w->key, &w->klen);
     size_t vlen = pick_vlen(w);
     fill_value(w, vlen);
-    tu_ent_t *e = model_entry(w, w->key, w->klen, NULL, NULL);
+    tu_ent_t *e = tu_model_entry(&w->m, w->key, w->klen, NULL, NULL);
     bool live = e && tu_model_live(e, now());
     store_put_opts_t o;
     random_put_opts(w, e, &o);
-    store_err_t want = put_expectation(e, live, &o);
+    store_err_t want = tu_put_expect(e, live, &o);
     store_meta_t meta;
-    store_err_t err = w->locked ? store_put_locked(w->st, w->key, w->klen, w->val, vlen, &o, &meta)
+    store_err_t err = w->v.locked ? store_put_locked(w->st, w->key, w->klen, w->val, vlen, &o, &meta)
                                 : store_put(w->st, w->key, w->klen, w->val, vlen, &o, &meta);
     EXPECT(w, err == want, "flags %#x: %s, want %s (%s)", o.flags, store_strerror(err), store_strerror(want),
            store_error_detail());
     if (err != STORE_OK)
         return;
-    uint64_t expiry = (o.flags & STORE_PUT_KEEP_EXPIRY) ? (live ? e->expiry : 0) : o.expiry_ms;
-    uint64_t version = o.version ? o.version : next_version(w);
-    if (o.version) {
-        if (version > w->lsn)
-            w->lsn = version;
-    } else {
-        took_version(w, version);
-    }
-    EXPECT(w, meta.version == version && meta.expiry_ms == expiry && meta.vlen == vlen,
-           "meta %llu/%llu/%u, want %llu/%llu/%zu", (unsigned long long)meta.version,
-           (unsigned long long)meta.expiry_ms, meta.vlen, (unsigned long long)version, (unsigned long long)expiry,
-           vlen);
-    tu_model_put(&w->m, w->key, w->klen, w->val, vlen, version, expiry);
+    EXPECT(w, tu_model_put_done(&w->m, &w->v, e, live, w->key, w->klen, w->val, vlen, &o, &meta),
+           "meta %llu/%llu/%u differs from the model", (unsigned long long)meta.version,
+           (unsigned long long)meta.expiry_ms, meta.vlen);
 }
 
 static void op_delete(world_t *w)
@@ -196,13 +145,13 @@ static void op_delete(world_t *w)
     pick_key(w, w->key, &w->klen);
     bool found;
     size_t idx;
-    tu_ent_t *e = model_entry(w, w->key, w->klen, &found, &idx);
+    tu_ent_t *e = tu_model_entry(&w->m, w->key, w->klen, &found, &idx);
     store_err_t want = found && tu_model_live(e, now()) ? STORE_OK : STORE_NOT_FOUND;
-    store_err_t err = w->locked ? store_delete_locked(w->st, w->key, w->klen) : store_delete(w->st, w->key, w->klen);
+    store_err_t err = w->v.locked ? store_delete_locked(w->st, w->key, w->klen) : store_delete(w->st, w->key, w->klen);
     EXPECT(w, err == want, "%s, want %s", store_strerror(err), store_strerror(want));
     if (found) { /* an expired item is removed all the same: a change */
         tu_model_del_at(&w->m, idx);
-        took_version(w, next_version(w));
+        tu_lsn_took(&w->v, tu_lsn_next(&w->v));
     }
 }
 
@@ -211,16 +160,16 @@ static void op_expire(world_t *w)
     w->op = "expire";
     pick_key(w, w->key, &w->klen);
     uint64_t exp = pick_expiry(w, true);
-    tu_ent_t *e = model_entry(w, w->key, w->klen, NULL, NULL);
+    tu_ent_t *e = tu_model_entry(&w->m, w->key, w->klen, NULL, NULL);
     bool live = e && tu_model_live(e, now());
     store_err_t want = live ? STORE_OK : STORE_NOT_FOUND;
-    store_err_t err = w->locked ? store_expire_locked(w->st, w->key, w->klen, exp)
+    store_err_t err = w->v.locked ? store_expire_locked(w->st, w->key, w->klen, exp)
                                 : store_expire(w->st, w->key, w->klen, exp);
     EXPECT(w, err == want, "%s, want %s", store_strerror(err), store_strerror(want));
     if (live && !(e->expiry == 0 && exp == 0)) {
         e->expiry = exp;
-        e->version = next_version(w);
-        took_version(w, e->version);
+        e->version = tu_lsn_next(&w->v);
+        tu_lsn_took(&w->v, e->version);
     }
 }
 
@@ -230,7 +179,7 @@ static void op_clear(world_t *w)
     store_err_t err = store_clear(w->st);
     EXPECT(w, err == STORE_OK, "%s", store_strerror(err));
     tu_model_free(&w->m);
-    w->lsn++;
+    w->v.lsn++;
 }
 
 /* ---- reads -------------------------------------------------------------------------- */
@@ -239,12 +188,12 @@ static void op_get(world_t *w)
 {
     w->op = "get";
     pick_key(w, w->key, &w->klen);
-    tu_ent_t *e = model_entry(w, w->key, w->klen, NULL, NULL);
+    tu_ent_t *e = tu_model_entry(&w->m, w->key, w->klen, NULL, NULL);
     bool live = e && tu_model_live(e, now());
     store_buf_t b = {0};
     store_meta_t meta;
     bool with_val = tu_below(&w->rng, 4) != 0;
-    store_err_t err = w->locked ? store_get_locked(w->st, w->key, w->klen, with_val ? &b : NULL, &meta)
+    store_err_t err = w->v.locked ? store_get_locked(w->st, w->key, w->klen, with_val ? &b : NULL, &meta)
                                 : store_get(w->st, w->key, w->klen, with_val ? &b : NULL, &meta);
     EXPECT(w, err == (live ? STORE_OK : STORE_NOT_FOUND), "%s (live %d)", store_strerror(err), live);
     if (live) {
@@ -254,7 +203,7 @@ static void op_get(world_t *w)
                "value of %zu bytes differs", e->vlen);
     }
     store_buf_free(&b);
-    if (!w->locked) {
+    if (!w->v.locked) {
         err = store_exists(w->st, w->key, w->klen);
         EXPECT(w, err == (live ? STORE_OK : STORE_NOT_FOUND), "exists: %s", store_strerror(err));
     }
@@ -268,37 +217,6 @@ static void random_bound(world_t *w, store_bound_t *b, char *buf, size_t *len)
     pick_key(w, buf, len);
     b->key = b->kind == STORE_BOUND_NONE ? NULL : buf;
     b->len = b->kind == STORE_BOUND_NONE ? 0 : *len;
-}
-
-static bool in_bounds(const store_range_t *q, const tu_ent_t *e)
-{
-    if (q->lo.kind != STORE_BOUND_NONE) {
-        int c = tu_key_cmp(e->key, e->klen, q->lo.key, q->lo.len);
-        if (c < 0 || (c == 0 && q->lo.kind == STORE_BOUND_EXCL))
-            return false;
-    }
-    if (q->hi.kind != STORE_BOUND_NONE) {
-        int c = tu_key_cmp(e->key, e->klen, q->hi.key, q->hi.len);
-        if (c > 0 || (c == 0 && q->hi.kind == STORE_BOUND_EXCL))
-            return false;
-    }
-    return true;
-}
-
-/* Model answer: indexes of live entries in q, in q's order, capped by limit. */
-static size_t model_range(world_t *w, const store_range_t *q, size_t *out)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < w->m.n; i++)
-        if (tu_model_live(&w->m.e[i], now()) && in_bounds(q, &w->m.e[i]))
-            out[n++] = i;
-    if (q->reverse)
-        for (size_t i = 0; i < n / 2; i++) {
-            size_t t = out[i];
-            out[i] = out[n - 1 - i];
-            out[n - 1 - i] = t;
-        }
-    return q->limit && q->limit < n ? q->limit : n;
 }
 
 static void random_query(world_t *w, store_range_t *q)
@@ -344,7 +262,7 @@ static void op_range(world_t *w)
     random_query(w, &q);
     size_t *idx = malloc((w->m.n + 1) * sizeof(size_t));
     TU_ASSERT(idx != NULL, "%s", "out of memory");
-    size_t want = model_range(w, &q, idx);
+    size_t want = tu_model_range(&w->m, &q, now(), idx);
     store_rows_t rows = {0};
     store_err_t err = store_range(w->st, &q, &rows);
     EXPECT(w, err == STORE_OK, "%s", store_strerror(err));
@@ -360,7 +278,7 @@ static void op_count(world_t *w)
     random_query(w, &q);
     size_t *idx = malloc((w->m.n + 1) * sizeof(size_t));
     TU_ASSERT(idx != NULL, "%s", "out of memory");
-    size_t want = model_range(w, &q, idx);
+    size_t want = tu_model_range(&w->m, &q, now(), idx);
     uint64_t count = 0;
     store_err_t err = store_range_count(w->st, &q, &count);
     EXPECT(w, err == STORE_OK && count == want, "%s, %llu, want %zu", store_strerror(err), (unsigned long long)count,
@@ -374,7 +292,7 @@ static void verify(world_t *w, bool deep)
 {
     char why[256];
     uint64_t lsn = store_last_lsn(w->st);
-    EXPECT(w, lsn == w->lsn, "last LSN %llu, model %llu", (unsigned long long)lsn, (unsigned long long)w->lsn);
+    EXPECT(w, lsn == w->v.lsn, "last LSN %llu, model %llu", (unsigned long long)lsn, (unsigned long long)w->v.lsn);
     bool ok = deep ? tu_model_matches(&w->m, w->st, now(), why, sizeof(why))
                    : tu_model_scan_matches(&w->m, w->st, now(), why, sizeof(why));
     EXPECT(w, ok, "%s", why);
@@ -389,21 +307,21 @@ static void op_txn(world_t *w)
     EXPECT(w, err == STORE_OK, "%s", store_strerror(err));
     tu_model_t saved;
     tu_model_copy(&saved, &w->m);
-    uint64_t saved_lsn = w->lsn;
-    w->locked = true;
-    w->sec = 0;
+    uint64_t saved_lsn = w->v.lsn;
+    w->v.locked = true;
+    w->v.sec = 0;
     for (uint64_t i = 0, n = 1 + tu_below(&w->rng, 10); i < n; i++) {
         ops[tu_below(&w->rng, sizeof(ops) / sizeof(ops[0]))](w);
         if (i % 4 == 3)
             verify(w, false); /* the section sees its own changes */
     }
-    w->locked = false;
+    w->v.locked = false;
     if (tu_below(&w->rng, 10) < 3) {
         w->op = "write_abort";
         store_write_abort(w->st);
         tu_model_free(&w->m);
         w->m = saved;
-        w->lsn = saved_lsn;
+        w->v.lsn = saved_lsn;
     } else {
         w->op = "write_unlock";
         store_write_unlock(w->st);

@@ -1,10 +1,7 @@
 /*
- * fuzz_proto.c — libFuzzer target for the protocol parsers (not built by
- * make; the parsers link alone, so building it takes one line):
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iinclude -I<builddir> \
- *       tests/fuzz_proto.c frontend/command.c frontend/resp_parse.c frontend/resp_command.c \
- *       frontend/native_parse.c -o fuzz_proto && ./fuzz_proto -max_total_time=60
+ * fuzz_proto.c — libFuzzer target for the protocol parsers (RESP and
+ * native). `make fuzz` builds and runs it; `make check` replays its corpus
+ * and regressions (tests/fuzz/fuzz.mk, docs/testing.md).
  *
  * The first input byte picks the parser (bit 0), tight limits (bit 1), the
  * unauthenticated mode (bit 2) and a chunk size; the rest is the stream.
@@ -21,8 +18,7 @@
 
 #include "frontend/native_parse.h"
 #include "frontend/resp_parse.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "tests/fuzz/fuzz_util.h"
 
 typedef struct {
     char *s;
