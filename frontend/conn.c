@@ -16,7 +16,7 @@
 bool conn_output_full(const conn_t *c)
 {
     uint64_t limit = c->w->settings.max_output;
-    return limit && evbuffer_get_length(bufferevent_get_output(c->bev)) >= limit;
+    return limit && evbuffer_get_length(conn_io_output(c->io)) >= limit;
 }
 
 static void unpark(conn_t *c);
@@ -50,54 +50,32 @@ void conn_close(conn_t *c, const char *why)
         evbuffer_free(c->held);
     if (c->pstate)
         c->proto->state_free(c->pstate);
-    bufferevent_free(c->bev); /* closes the socket */
+    conn_io_free(c->io); /* closes the socket */
     worker_t *w = c->w;
     free(c);
     if (w->stopping && w->nconns == 0)
         event_base_loopexit(w->base, NULL);
 }
 
-static void write_drained_cb(struct bufferevent *bev, void *arg)
-{
-    conn_t *c = arg;
-    (void)bev;
-    if (c->closing)
-        conn_close(c, "closed after its last reply");
-}
-
 void conn_close_after_flush(conn_t *c)
 {
     c->closing = true;
-    bufferevent_disable(c->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+    conn_io_read(c->io, false);
+    if (evbuffer_get_length(conn_io_output(c->io)) == 0)
         conn_close(c, "closed after its last reply");
-    else
-        bufferevent_enable(c->bev, EV_WRITE); /* write_cb closes it once drained */
+    else if (conn_io_flush(c->io) != 0) /* drained_cb closes it once the rest is out */
+        conn_close(c, strerror(errno));
 }
 
 /* Replies go out at once from the callback that made them, as Redis does
- * before it sleeps: the bufferevent's write event (two epoll_ctl calls
- * per reply) is enabled only while a reply does not fit in the socket.
- * Returns false if c was closed (write error). */
+ * before it sleeps (conn_io_flush). Returns false if c was closed (a
+ * socket error). */
 static bool flush_output(conn_t *c)
 {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) == 0)
+    if (conn_io_flush(c->io) == 0)
         return true;
-    /* A socket bufferevent keeps its output frozen at the front except
-     * while it writes; do the same around this write. */
-    evbuffer_unfreeze(out, 1);
-    errno = 0;
-    int n = evbuffer_write(out, bufferevent_getfd(c->bev));
-    int err = errno;
-    evbuffer_freeze(out, 1);
-    if (n < 0 && err != EAGAIN && err != EINTR) {
-        conn_close(c, err ? strerror(err) : "write failed");
-        return false;
-    }
-    if (evbuffer_get_length(out) > 0)
-        bufferevent_enable(c->bev, EV_WRITE);
-    return true;
+    conn_close(c, strerror(errno));
+    return false;
 }
 
 /* The most input a connection buffers: the read high watermark. The
@@ -161,7 +139,7 @@ proto_result_t conn_pump(conn_t *c, struct evbuffer *in, struct evbuffer *out, s
             if ((cmd_info(cmd.id) & CMD_I_WRITE) && !c->queued)
                 c->wrote = true;
             if (c->authed != was_authed)
-                bufferevent_setwatermark(c->bev, EV_READ, 0, read_limit(c));
+                conn_io_set_read_limit(c->io, read_limit(c));
             c->queued = false;
         }
         evbuffer_drain(in, r.consumed); /* operands pointed into these bytes */
@@ -265,13 +243,13 @@ static proto_result_t serve_input(conn_t *c, struct evbuffer *in, struct evbuffe
     return r;
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+static void read_cb(void *arg)
 {
     conn_t *c = arg;
     worker_t *w = c->w;
     if (c->parked)
         return; /* its input waits until its last batch is durable */
-    struct evbuffer *in = bufferevent_get_input(bev), *out = bufferevent_get_output(bev);
+    struct evbuffer *in = conn_io_input(c->io), *out = conn_io_output(c->io);
     c->last_ms = worker_now_ms();
     bool again;
     do {
@@ -296,7 +274,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
         /* Not reading while the output is full is what makes a non-reading
          * client stop costing CPU; the write callback resumes reading. */
         if (conn_output_full(c)) {
-            bufferevent_disable(bev, EV_READ);
+            conn_io_read(c->io, false);
             return;
         }
         /* The pump stopped at a full output that the write emptied:
@@ -333,7 +311,7 @@ void conn_release_parked(worker_t *w)
         uint64_t ticket = c->save_ticket;
         unpark(c);
         c->save_ticket = 0;
-        struct evbuffer *out = bufferevent_get_output(c->bev);
+        struct evbuffer *out = conn_io_output(c->io);
         size_t before = evbuffer_get_length(out);
         if (c->held)
             evbuffer_add_buffer(out, c->held);
@@ -346,9 +324,9 @@ void conn_release_parked(worker_t *w)
             conn_close_after_flush(c);
             continue;
         }
-        bufferevent_enable(c->bev, EV_READ);
-        if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-            read_cb(c->bev, c); /* requests that arrived while it waited */
+        conn_io_read(c->io, true);
+        if (evbuffer_get_length(conn_io_input(c->io)) > 0)
+            read_cb(c); /* requests that arrived while it waited */
     }
 }
 
@@ -368,34 +346,35 @@ void conn_sweep_requests(worker_t *w)
     }
 }
 
-static void write_cb(struct bufferevent *bev, void *arg)
+/* The rest of the replies went out once the socket took them. */
+static void drained_cb(void *arg)
 {
     conn_t *c = arg;
     if (c->closing) {
-        write_drained_cb(bev, arg);
+        conn_close(c, "closed after its last reply");
         return;
     }
-    bufferevent_disable(bev, EV_WRITE); /* drained: replies go out directly again */
     if (!conn_output_full(c) && !c->w->stopping && !c->parked) {
-        bufferevent_enable(bev, EV_READ);
-        if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-            read_cb(bev, arg); /* requests that waited for room */
+        conn_io_read(c->io, true);
+        if (evbuffer_get_length(conn_io_input(c->io)) > 0)
+            read_cb(c); /* requests that waited for room */
     }
 }
 
-static void event_cb(struct bufferevent *bev, short what, void *arg)
+static void event_cb(void *arg, int what)
 {
     conn_t *c = arg;
-    (void)bev;
-    if ((what & BEV_EVENT_TIMEOUT) && c->parked)
-        bufferevent_enable(bev, EV_READ); /* waiting on the server, not idle */
-    else if (what & BEV_EVENT_TIMEOUT)
+    if (what == CONN_IO_TIMEOUT && c->parked)
+        return; /* waiting on the server, not idle */
+    if (what == CONN_IO_TIMEOUT)
         conn_close(c, "idle timeout");
-    else if (what & BEV_EVENT_ERROR)
-        conn_close(c, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-    else if (what & BEV_EVENT_EOF)
+    else if (what == CONN_IO_ERROR)
+        conn_close(c, strerror(errno));
+    else
         conn_close(c, "client closed the connection");
 }
+
+static const conn_io_cbs_t conn_cbs = {read_cb, drained_cb, event_cb};
 
 conn_t *conn_new(worker_t *w, int fd, const proto_t *proto, const char *peer)
 {
@@ -406,11 +385,11 @@ conn_t *conn_new(worker_t *w, int fd, const proto_t *proto, const char *peer)
         return NULL;
     }
     c->w = w;
-    c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev == NULL || (proto->state_new && (c->pstate = proto->state_new(c)) == NULL)) {
+    c->io = conn_io_new(w->base, fd, &conn_cbs, c);
+    if (c->io == NULL || (proto->state_new && (c->pstate = proto->state_new(c)) == NULL)) {
         log_msg(LOG_WARNING, "out of memory for a new connection from %s", peer);
-        if (c->bev)
-            bufferevent_free(c->bev);
+        if (c->io)
+            conn_io_free(c->io); /* closes fd */
         else
             close(fd);
         free(c);
@@ -428,14 +407,9 @@ conn_t *conn_new(worker_t *w, int fd, const proto_t *proto, const char *peer)
     w->nconns++;
     atomic_fetch_add_explicit(&w->stats->connections_current, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->stats->connections_total, 1, memory_order_relaxed);
-    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-    if (w->settings.timeout_s) {
-        struct timeval tv = {.tv_sec = w->settings.timeout_s};
-        bufferevent_set_timeouts(c->bev, &tv, NULL);
-    }
+    conn_io_set_idle_timeout(c->io, w->settings.timeout_s);
     /* Input beyond the largest request is not read until it is parsed. */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, read_limit(c));
-    bufferevent_disable(c->bev, EV_WRITE); /* on by default; see flush_output */
-    bufferevent_enable(c->bev, EV_READ);
+    conn_io_set_read_limit(c->io, read_limit(c));
+    conn_io_read(c->io, true);
     return c;
 }

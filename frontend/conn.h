@@ -15,9 +15,9 @@
 #include <stdint.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 
 #include "frontend/command.h"
+#include "frontend/conn_io.h"
 
 struct worker;
 typedef struct conn conn_t;
@@ -43,7 +43,7 @@ typedef struct {
 } proto_t;
 
 struct conn {
-    struct bufferevent *bev;
+    conn_io_t *io; /* the socket and its buffers */
     struct worker *w;
     const proto_t *proto;
     void *pstate;

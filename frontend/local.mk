@@ -43,6 +43,8 @@ frontend_libfickle_frontend_a_SOURCES = \
 	frontend/proto.h \
 	frontend/conn.h \
 	frontend/conn.c \
+	frontend/conn_io.h \
+	frontend/conn_io.c \
 	frontend/worker.h \
 	frontend/worker.c \
 	frontend/expire_tick.c
