@@ -358,11 +358,6 @@ END_TEST
  * and the sweep finishes the work. */
 static void crash_in_batch(store_crash_point_t cp, unsigned skip, bool committed)
 {
-    char why[256];
-    if (!probe_robust_mutex(why, sizeof(why))) { /* qemu-user: docs/arm.md */
-        printf("SKIP: crash inside a sweep batch: %s\n", why);
-        return;
-    }
     tu_region_t r;
     store_t *st = create(&r, "exp-crash", 4 * MiB);
     tu_fake_now = NOW;
@@ -423,9 +418,16 @@ int main(void)
     tcase_add_test(tc, counter_follows_writes);
     tcase_add_test(tc, sweep_batches_are_records_that_replay);
     tcase_add_test(tc, sweep_backs_off);
-    tcase_add_test(tc, crash_unlinked);
-    tcase_add_test(tc, crash_freeing);
-    tcase_add_test(tc, crash_committed);
+    /* A sweeper killed holding the writer mutex needs EOWNERDEAD for the
+     * next locker (not under qemu-user: docs/arm.md). */
+    char why[256];
+    if (probe_robust_mutex(why, sizeof(why))) {
+        tcase_add_test(tc, crash_unlinked);
+        tcase_add_test(tc, crash_freeing);
+        tcase_add_test(tc, crash_committed);
+    } else {
+        printf("SKIP: crash_unlinked, crash_freeing, crash_committed: %s\n", why);
+    }
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
