@@ -373,6 +373,7 @@ static void crash_in_batch(store_crash_point_t cp, unsigned skip, bool committed
         _exit(3); /* the crash point was not reached */
     }
     int status = tu_ck_wait(pid);
+    char why[256];
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child: %s",
                   tu_status_text(status, why, sizeof(why)));
     tu_ck_check(st); /* takes the mutex: repairs */
