@@ -117,7 +117,7 @@ static int mget_pass(struct store *st, void *arg, bool locked)
         int rc = k->klen > STORE_MAX_KEY ? 0 : hash_find(st, k->key, k->klen, hash_key(k->key, k->klen), &v);
         if (rc == READ_TORN || read_pass_stale(st, locked))
             return READ_TORN; /* no use copying more of a view that is already stale */
-        c->rows[i] = (store_mget_row_t){c->vals->len, 0, rc != 0 && !item_expired(&v, c->now), 0};
+        c->rows[i] = (store_mget_row_t){c->vals->len, 0, rc != 0 && !item_expired_lazy(st, &v, &c->now), 0};
         if (!c->rows[i].found)
             continue;
         c->rows[i].version = v.version;
@@ -130,7 +130,7 @@ static int mget_pass(struct store *st, void *arg, bool locked)
 
 store_err_t store_mget(store_t *st, const store_key_t *keys, size_t n, store_buf_t *vals, store_mget_row_t *rows)
 {
-    mget_ctx_t c = {keys, n, st->clock(), vals, rows};
+    mget_ctx_t c = {keys, n, 0, vals, rows}; /* the clock only for an expiry, as store_get */
     return read_run(st, mget_pass, &c);
 }
 
