@@ -27,6 +27,11 @@ typedef struct {
     _Atomic uint64_t net_out;
     _Atomic int32_t pid;
     _Atomic uint32_t durable_waiting; /* connections parked for durability (fsync always) */
+    /* Transactions (RESP EXEC, native TXN); INFO's stats section. */
+    _Atomic uint64_t txn_exec;           /* ran and committed (either TXN branch) */
+    _Atomic uint64_t txn_aborted_watch;  /* EXEC answered nil: a WATCHed key changed */
+    _Atomic uint64_t txn_aborted_error;  /* EXECABORT, or refused with nothing applied */
+    _Atomic uint64_t txn_failed_compare; /* native TXN whose compares failed: else branch */
 } worker_stats_t;
 
 /* The persister's counters and its sleep flag (written by it only). */

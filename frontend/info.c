@@ -65,7 +65,8 @@ static int info_memory(conn_t *c, struct evbuffer *out)
 static int info_stats(conn_t *c, struct evbuffer *out)
 {
     runtime_t *rt = c->w->conf->runtime;
-    uint64_t conns = 0, cmds = 0, rejected = 0, limits = 0, in = 0, outb = 0;
+    uint64_t conns = 0, cmds = 0, rejected = 0, limits = 0, in = 0, outb = 0, tx = 0, tx_watch = 0, tx_err = 0,
+             tx_else = 0;
     for (uint32_t i = 0; i < rt->nworkers && i < RUNTIME_MAX_WORKERS; i++) {
         worker_stats_t *w = &rt->workers[i];
         conns += atomic_load_explicit(&w->connections_total, memory_order_relaxed);
@@ -74,6 +75,10 @@ static int info_stats(conn_t *c, struct evbuffer *out)
         limits += atomic_load_explicit(&w->closed_limits, memory_order_relaxed);
         in += atomic_load_explicit(&w->net_in, memory_order_relaxed);
         outb += atomic_load_explicit(&w->net_out, memory_order_relaxed);
+        tx += atomic_load_explicit(&w->txn_exec, memory_order_relaxed);
+        tx_watch += atomic_load_explicit(&w->txn_aborted_watch, memory_order_relaxed);
+        tx_err += atomic_load_explicit(&w->txn_aborted_error, memory_order_relaxed);
+        tx_else += atomic_load_explicit(&w->txn_failed_compare, memory_order_relaxed);
     }
     store_reader_stats_t r;
     store_reader_stats(exec_store(c), &r);
@@ -84,12 +89,14 @@ static int info_stats(conn_t *c, struct evbuffer *out)
                                "rejected_connections:%llu\r\nclients_closed_for_limits:%llu\r\n"
                                "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
                                "last_lsn:%llu\r\nworker_reads:%llu\r\nworker_read_retries:%llu\r\n"
-                               "worker_read_fallbacks:%llu\r\nexpired_keys:%llu\r\n\r\n",
+                               "worker_read_fallbacks:%llu\r\nexpired_keys:%llu\r\ntxn_exec:%llu\r\n"
+                               "txn_aborted_watch:%llu\r\ntxn_aborted_error:%llu\r\ntxn_failed_compare:%llu\r\n\r\n",
                                (unsigned long long)conns, (unsigned long long)cmds, (unsigned long long)rejected,
                                (unsigned long long)limits, (unsigned long long)in, (unsigned long long)outb,
                                (unsigned long long)store_last_lsn(exec_store(c)), (unsigned long long)r.reads,
                                (unsigned long long)r.retries, (unsigned long long)r.fallbacks,
-                               (unsigned long long)e.expired_keys);
+                               (unsigned long long)e.expired_keys, (unsigned long long)tx,
+                               (unsigned long long)tx_watch, (unsigned long long)tx_err, (unsigned long long)tx_else);
 }
 
 /* Snapshots (Redis's rdb_* names where they mean the same) and how the

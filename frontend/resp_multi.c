@@ -277,12 +277,14 @@ static int do_exec(conn_t *c, resp_state_t *s, struct evbuffer *out)
     store_t *st = exec_store(c);
     struct evbuffer *body = NULL;
     store_err_t err;
+    exec_txn_end_t end = EXEC_TXN_ABORTED_ERROR;
     if (t->dirty) {
         rc = resp_reply_error(out, EXECABORT);
     } else if ((err = store_write_lock(st)) != STORE_OK) {
         rc = resp_reply_ops_error(out, st, ops_from_store(err));
     } else if (watched_changed(st, t)) {
         store_write_abort(st);
+        end = EXEC_TXN_ABORTED_WATCH;
         rc = resp_reply_null_array(out);
     } else if ((body = evbuffer_new()) == NULL) {
         store_write_abort(st);
@@ -295,6 +297,7 @@ static int do_exec(conn_t *c, resp_state_t *s, struct evbuffer *out)
             rc = run < 0 ? -1 : reply_not_applied(out, err, detail);
         } else {
             store_write_unlock(st);
+            end = EXEC_TXN_RAN;
             if (queue_writes(t))
                 c->wrote = true; /* --fsync always: the reply waits for the record's fsync */
             rc = resp_reply_array(out, t->nqueue);
@@ -302,6 +305,7 @@ static int do_exec(conn_t *c, resp_state_t *s, struct evbuffer *out)
                 rc = evbuffer_add_buffer(out, body);
         }
     }
+    exec_count_txn(c, end);
     if (body)
         evbuffer_free(body);
     queue_clear(t);
