@@ -84,6 +84,7 @@ typedef struct {
     uint32_t timeout_s;  /* idle seconds, 0 = never */
     uint64_t max_output; /* bytes queued for one client */
     uint32_t protected_mode; /* no password: serve loopback peers only */
+    int32_t log_level;       /* syslog's LOG_*; workers apply it (0: leave theirs) */
     char requirepass[256];
 } runtime_settings_t;
 
