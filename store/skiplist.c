@@ -15,20 +15,12 @@ int sl_find_preds(const struct store *st, const void *key, size_t klen, sl_mode_
     return sl_search(st, key, klen, mode, preds, pred_refs, NULL);
 }
 
-int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
-              uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs, uint64_t *loads)
+/* Walks levels top-1 .. 0 from slot fwd (owned by item owner, 0 for the
+ * head), each level as far as items sort before key (mode), filling
+ * preds / pred_refs there. 0 or READ_TORN. */
+static int descend(const struct store *st, uint32_t *fwd, ref_t owner, unsigned top, const void *key, size_t klen,
+                   sl_mode_t mode, uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs, uint64_t *steps)
 {
-    uint32_t *fwd = sl_head(st);
-    ref_t owner = 0;
-    unsigned top = LD32(&st->hdr->sl_level);
-    if (top == 0 || top > STORE_MAX_LEVEL)
-        return READ_TORN;
-    for (unsigned l = top; l < STORE_MAX_LEVEL; l++) {
-        preds[l] = sl_head(st);
-        if (pred_refs)
-            pred_refs[l] = 0;
-    }
-    uint64_t steps = 0;
     for (int l = (int)top - 1; l >= 0; l--) {
         for (;;) {
             ref_t next = LD32(&fwd[l]);
@@ -43,7 +35,7 @@ int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mo
             if (next == 0)
                 break;
             iview_t v;
-            if (!item_load(st, next, &v) || (unsigned)l >= v.level || ++steps > st->max_steps)
+            if (!item_load(st, next, &v) || (unsigned)l >= v.level || ++*steps > st->max_steps)
                 return READ_TORN;
             if (key != NULL) {
                 int c = key_cmp(v.key, v.klen, key, klen);
@@ -57,9 +49,59 @@ int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mo
         if (pred_refs)
             pred_refs[l] = owner;
     }
-    if (loads)
-        *loads += steps;
     return 0;
+}
+
+int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
+              uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs, uint64_t *loads)
+{
+    unsigned top = LD32(&st->hdr->sl_level);
+    if (top == 0 || top > STORE_MAX_LEVEL)
+        return READ_TORN;
+    for (unsigned l = top; l < STORE_MAX_LEVEL; l++) {
+        preds[l] = sl_head(st);
+        if (pred_refs)
+            pred_refs[l] = 0;
+    }
+    uint64_t steps = 0;
+    int rc = descend(st, sl_head(st), 0, top, key, klen, mode, preds, pred_refs, &steps);
+    if (rc == 0 && loads)
+        *loads += steps;
+    return rc;
+}
+
+void sl_finger_start(const struct store *st, uint32_t *preds[STORE_MAX_LEVEL])
+{
+    for (unsigned l = 0; l < STORE_MAX_LEVEL; l++)
+        preds[l] = sl_head(st);
+}
+
+int sl_finger_search_locked(const struct store *st, const void *key, size_t klen, uint32_t *preds[STORE_MAX_LEVEL])
+{
+    unsigned top = st->hdr->sl_level;
+    if (top == 0 || top > STORE_MAX_LEVEL)
+        return READ_TORN;
+    /* Climb while a level's next item is still before key: the levels
+     * above the first whose next is not keep their preds (a taller item
+     * before key would also be before key on every level below). */
+    unsigned redo = 0;
+    while (redo < top) {
+        ref_t next = preds[redo][redo];
+        iview_t v;
+        if (next == 0)
+            break;
+        if (!item_load(st, next, &v) || redo >= v.level)
+            return READ_TORN;
+        if (key_cmp(v.key, v.klen, key, klen) >= 0)
+            break;
+        redo++;
+    }
+    if (redo == 0)
+        return 0;
+    /* Below the top redone level, the walk from above has passed every
+     * old pred: the ordinary descent from there. */
+    uint64_t steps = 0;
+    return descend(st, preds[redo - 1], 0, redo, key, klen, SL_BEFORE_GE, preds, NULL, &steps);
 }
 
 void sl_link_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MAX_LEVEL])

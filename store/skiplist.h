@@ -30,6 +30,18 @@ int sl_find_preds(const struct store *st, const void *key, size_t klen, sl_mode_
 int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
               uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs, uint64_t *loads);
 
+/* The delete finger: a sweep that removes keys in ascending order finds
+ * each one's preds from the previous one's instead of from the head, at a
+ * cost that grows with the log of the distance between them, not of the
+ * list. sl_finger_start() sets preds to the head's slots (before every
+ * key). sl_finger_search_locked() turns preds, the SL_BEFORE_GE preds of
+ * a key or position before key (an item removed after them since is
+ * fine), into key's SL_BEFORE_GE preds. 0, or READ_TORN if an item on
+ * the way is invalid. Caller holds the mutex, and between two searches
+ * changes the order only by removing the key found (through preds). */
+void sl_finger_start(const struct store *st, uint32_t *preds[STORE_MAX_LEVEL]);
+int sl_finger_search_locked(const struct store *st, const void *key, size_t klen, uint32_t *preds[STORE_MAX_LEVEL]);
+
 /* Links a new item (level v->level) after preds. Journaled. Sets the
  * finger if the item is now the last one, else drops it. */
 void sl_link_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MAX_LEVEL]);
