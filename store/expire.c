@@ -9,9 +9,8 @@
  * comes back. The batch walks hash buckets from a cursor kept in the region,
  * so the next call (from any process) resumes where this one stopped.
  * A batch first collects its expired items, then removes them in key
- * order through store_delete_item_locked(), the routine DEL uses, with a
- * delete finger: each removal's skiplist search starts from the previous
- * one's predecessors rather than the head.
+ * order through store_delete_item_locked(), the routine DEL uses, their
+ * skiplist searches made a group at a time so their cache misses overlap.
  */
 #include "config.h"
 
@@ -155,36 +154,67 @@ static int victim_cmp(const void *a, const void *b)
     return key_cmp(x->key, x->klen, y->key, y->klen);
 }
 
-/* Removes the batch's victims in key order, each one's skiplist search
- * starting from the previous one's preds (the delete finger) instead of
- * the head: a batch's keys are scattered by the hash, but sorted they
- * share the top of their search paths. On a failure the rest stay, and
- * *cursor moves back to the first bucket holding one of them. */
-static store_err_t remove_sorted(store_t *st, batch_t *b, store_sweep_t *out, uint64_t *cursor)
+/* On a failure the batch's remaining victims stay: the cursor moves back
+ * to the first bucket holding one. The batch's buckets lie between the
+ * old cursor and the new one (a round ends a batch): the least is the
+ * first. */
+static void rewind_cursor(const batch_t *b, unsigned from, store_sweep_t *out, uint64_t *cursor)
 {
-    qsort(b->v, b->n, sizeof(b->v[0]), victim_cmp);
-    uint32_t *finger[STORE_MAX_LEVEL];
-    sl_finger_start(st, finger);
-    for (unsigned i = 0; i < b->n; i++) {
-        const victim_t *vi = &b->v[i];
+    *cursor = b->v[from].bucket;
+    for (unsigned j = from + 1; j < b->n; j++)
+        if (b->v[j].bucket < *cursor)
+            *cursor = b->v[j].bucket;
+    out->wrapped = false;
+}
+
+/* Removes victims [from, from + n) (n <= SL_GROUP_MAX, in key order):
+ * their skiplist preds searched together, then each removed in turn. */
+static store_err_t remove_group(store_t *st, const batch_t *b, unsigned from, unsigned n, sl_removals_t *rm,
+                                store_sweep_t *out)
+{
+    sl_key_t keys[SL_GROUP_MAX];
+    uint32_t *preds[SL_GROUP_MAX][STORE_MAX_LEVEL];
+    ref_t refs[SL_GROUP_MAX][STORE_MAX_LEVEL];
+    for (unsigned i = 0; i < n; i++)
+        keys[i] = (sl_key_t){b->v[from + i].key, b->v[from + i].klen};
+    if (sl_find_preds_group_locked(st, keys, n, preds, refs) != 0)
+        return store_fail(STORE_CORRUPT, "store %s: skiplist walk failed under the mutex", st->path);
+    for (unsigned i = 0; i < n; i++) {
+        const victim_t *vi = &b->v[from + i];
         iview_t ov;
         uint32_t *link = NULL;
         int found = hash_find_link_locked(st, vi->key, vi->klen, vi->hash, &ov, &link);
-        store_err_t err = found == READ_TORN
-                              ? store_fail(STORE_CORRUPT, "store %s: hash chain invalid under the mutex", st->path)
-                              : found ? store_delete_item_locked(st, vi->key, vi->klen, vi->hash, &ov, link, finger)
-                                      : STORE_OK; /* counted once only: cannot happen */
+        if (found == READ_TORN)
+            return store_fail(STORE_CORRUPT, "store %s: hash chain invalid under the mutex", st->path);
+        if (!found)
+            continue; /* cannot happen: each item is collected once */
+        sl_removals_fix(rm, preds[i], refs[i]);
+        store_err_t err = store_delete_item_locked(st, vi->key, vi->klen, vi->hash, &ov, link, preds[i]);
+        if (err != STORE_OK)
+            return err;
+        sl_removals_done(rm, preds[i], &ov);
+        out->deleted++;
+    }
+    return STORE_OK;
+}
+
+/* Removes the batch's victims in key order. A batch's keys are scattered
+ * by the hash, so each removal's search from the head is a chain of
+ * cache misses on the lower levels; searched a group at a time, the
+ * chains overlap (skiplist.h). */
+static store_err_t remove_sorted(store_t *st, batch_t *b, store_sweep_t *out, uint64_t *cursor)
+{
+    qsort(b->v, b->n, sizeof(b->v[0]), victim_cmp);
+    sl_removals_t rm;
+    sl_removals_start(&rm);
+    for (unsigned from = 0; from < b->n; from += SL_GROUP_MAX) {
+        unsigned n = b->n - from < SL_GROUP_MAX ? b->n - from : SL_GROUP_MAX;
+        uint64_t before = out->deleted;
+        store_err_t err = remove_group(st, b, from, n, &rm, out);
         if (err != STORE_OK) {
-            /* The batch's buckets lie between the old cursor and the new
-             * one (a round ends a batch): the least is the first. */
-            *cursor = vi->bucket;
-            for (unsigned j = i + 1; j < b->n; j++)
-                if (b->v[j].bucket < *cursor)
-                    *cursor = b->v[j].bucket;
-            out->wrapped = false;
+            rewind_cursor(b, from + (unsigned)(out->deleted - before), out, cursor);
             return err;
         }
-        out->deleted += found;
     }
     return STORE_OK;
 }

@@ -15,12 +15,20 @@ int sl_find_preds(const struct store *st, const void *key, size_t klen, sl_mode_
     return sl_search(st, key, klen, mode, preds, pred_refs, NULL);
 }
 
-/* Walks levels top-1 .. 0 from slot fwd (owned by item owner, 0 for the
- * head), each level as far as items sort before key (mode), filling
- * preds / pred_refs there. 0 or READ_TORN. */
-static int descend(const struct store *st, uint32_t *fwd, ref_t owner, unsigned top, const void *key, size_t klen,
-                   sl_mode_t mode, uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs, uint64_t *steps)
+int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
+              uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs, uint64_t *loads)
 {
+    uint32_t *fwd = sl_head(st);
+    ref_t owner = 0;
+    unsigned top = LD32(&st->hdr->sl_level);
+    if (top == 0 || top > STORE_MAX_LEVEL)
+        return READ_TORN;
+    for (unsigned l = top; l < STORE_MAX_LEVEL; l++) {
+        preds[l] = sl_head(st);
+        if (pred_refs)
+            pred_refs[l] = 0;
+    }
+    uint64_t steps = 0;
     for (int l = (int)top - 1; l >= 0; l--) {
         for (;;) {
             ref_t next = LD32(&fwd[l]);
@@ -35,7 +43,7 @@ static int descend(const struct store *st, uint32_t *fwd, ref_t owner, unsigned 
             if (next == 0)
                 break;
             iview_t v;
-            if (!item_load(st, next, &v) || (unsigned)l >= v.level || ++*steps > st->max_steps)
+            if (!item_load(st, next, &v) || (unsigned)l >= v.level || ++steps > st->max_steps)
                 return READ_TORN;
             if (key != NULL) {
                 int c = key_cmp(v.key, v.klen, key, klen);
@@ -49,59 +57,101 @@ static int descend(const struct store *st, uint32_t *fwd, ref_t owner, unsigned 
         if (pred_refs)
             pred_refs[l] = owner;
     }
+    if (loads)
+        *loads += steps;
     return 0;
 }
 
-int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
-              uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs, uint64_t *loads)
+/* One search of a group: where it stands. */
+typedef struct {
+    uint32_t *fwd; /* slot the walk is at */
+    ref_t owner;   /* its item (0: the head) */
+    int level;     /* level being walked, -1 once done */
+} group_walk_t;
+
+/* One step of a search: loads the item after its slot on its level,
+ * then moves past it or one level down, and prefetches the item its next
+ * step will load. Returns false if the item is invalid. */
+static bool group_step(const struct store *st, const sl_key_t *key, group_walk_t *w,
+                       uint32_t *preds[STORE_MAX_LEVEL], ref_t refs[STORE_MAX_LEVEL])
 {
-    unsigned top = LD32(&st->hdr->sl_level);
-    if (top == 0 || top > STORE_MAX_LEVEL)
-        return READ_TORN;
-    for (unsigned l = top; l < STORE_MAX_LEVEL; l++) {
-        preds[l] = sl_head(st);
-        if (pred_refs)
-            pred_refs[l] = 0;
+    int l = w->level;
+    ref_t next = w->fwd[l];
+    iview_t v;
+    bool down = next == 0;
+    if (!down) {
+        if (!item_load(st, next, &v) || (unsigned)l >= v.level)
+            return false;
+        down = key_cmp(v.key, v.klen, key->key, key->klen) >= 0;
     }
-    uint64_t steps = 0;
-    int rc = descend(st, sl_head(st), 0, top, key, klen, mode, preds, pred_refs, &steps);
-    if (rc == 0 && loads)
-        *loads += steps;
-    return rc;
+    if (down) {
+        preds[l] = w->fwd;
+        refs[l] = w->owner;
+        if (--w->level < 0)
+            return true;
+        next = w->fwd[l - 1];
+    } else {
+        w->fwd = v.fwd;
+        w->owner = next;
+        next = v.fwd[l];
+    }
+    if (next != 0 && ref_ok(st, next, sizeof(item_t)))
+        __builtin_prefetch(ref_ptr(st, next));
+    return true;
 }
 
-void sl_finger_start(const struct store *st, uint32_t *preds[STORE_MAX_LEVEL])
-{
-    for (unsigned l = 0; l < STORE_MAX_LEVEL; l++)
-        preds[l] = sl_head(st);
-}
-
-int sl_finger_search_locked(const struct store *st, const void *key, size_t klen, uint32_t *preds[STORE_MAX_LEVEL])
+int sl_find_preds_group_locked(const struct store *st, const sl_key_t *keys, unsigned n,
+                               uint32_t *preds[][STORE_MAX_LEVEL], ref_t refs[][STORE_MAX_LEVEL])
 {
     unsigned top = st->hdr->sl_level;
-    if (top == 0 || top > STORE_MAX_LEVEL)
+    if (top == 0 || top > STORE_MAX_LEVEL || n > SL_GROUP_MAX)
         return READ_TORN;
-    /* Climb while a level's next item is still before key: the levels
-     * above the first whose next is not keep their preds (a taller item
-     * before key would also be before key on every level below). */
-    unsigned redo = 0;
-    while (redo < top) {
-        ref_t next = preds[redo][redo];
-        iview_t v;
-        if (next == 0)
-            break;
-        if (!item_load(st, next, &v) || redo >= v.level)
-            return READ_TORN;
-        if (key_cmp(v.key, v.klen, key, klen) >= 0)
-            break;
-        redo++;
+    group_walk_t w[SL_GROUP_MAX];
+    for (unsigned i = 0; i < n; i++) {
+        w[i] = (group_walk_t){sl_head(st), 0, (int)top - 1};
+        for (unsigned l = top; l < STORE_MAX_LEVEL; l++) {
+            preds[i][l] = sl_head(st);
+            refs[i][l] = 0;
+        }
     }
-    if (redo == 0)
-        return 0;
-    /* Below the top redone level, the walk from above has passed every
-     * old pred: the ordinary descent from there. */
+    /* Round-robin, one step each: a search's next item is fetched while
+     * the others take their steps, so up to n misses are in flight. */
     uint64_t steps = 0;
-    return descend(st, preds[redo - 1], 0, redo, key, klen, SL_BEFORE_GE, preds, NULL, &steps);
+    for (unsigned active = n; active > 0;) {
+        active = 0;
+        for (unsigned i = 0; i < n; i++) {
+            if (w[i].level < 0)
+                continue;
+            if (++steps > st->max_steps * n || !group_step(st, &keys[i], &w[i], preds[i], refs[i]))
+                return READ_TORN;
+            active += w[i].level >= 0;
+        }
+    }
+    return 0;
+}
+
+void sl_removals_start(sl_removals_t *r)
+{
+    for (unsigned l = 0; l < STORE_MAX_LEVEL; l++)
+        r->tall[l] = SL_NO_REF;
+}
+
+void sl_removals_fix(const sl_removals_t *r, uint32_t *preds[STORE_MAX_LEVEL], const ref_t refs[STORE_MAX_LEVEL])
+{
+    /* A pred's item that was removed since the search is, on that level,
+     * the last removed item linked there: nothing of that level lies
+     * between it and the key. Its place is now its own pred's. */
+    for (unsigned l = 0; l < STORE_MAX_LEVEL; l++)
+        if (refs[l] == r->tall[l])
+            preds[l] = r->slot[l];
+}
+
+void sl_removals_done(sl_removals_t *r, uint32_t *preds[STORE_MAX_LEVEL], const iview_t *v)
+{
+    for (unsigned l = 0; l < v->level; l++) {
+        r->tall[l] = v->ref;
+        r->slot[l] = preds[l];
+    }
 }
 
 void sl_link_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MAX_LEVEL])

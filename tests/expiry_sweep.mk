@@ -1,5 +1,5 @@
-# tests/expiry_sweep.mk — the sweep's removals in key order through the
-# delete finger: same preds as a head search, scattered expired keys,
+# tests/expiry_sweep.mk — the sweep's removals in key order with group
+# searched preds: same preds as a head search, scattered expired keys,
 # a removal failing mid-batch.
 check_PROGRAMS += tests/test_expiry_sweep
 TESTS += tests/test_expiry_sweep

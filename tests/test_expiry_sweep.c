@@ -1,9 +1,12 @@
 /*
- * test_expiry_sweep.c — the sweep's removal in key order with the delete
- * finger (store/skiplist.c sl_finger_search_locked, store/expire.c): the
- * finger finds exactly the preds a search from the head finds, removals
- * through it leave a store that checks clean, a sweep over many keys
- * whose expired ones are scattered in key order removes exactly those,
+ * test_expiry_sweep.c — the sweep's removals in key order with their
+ * skiplist preds searched a group at a time (store/skiplist.c
+ * sl_find_preds_group_locked, sl_removals_*; store/expire.c): the group
+ * search finds exactly the preds a search from the head finds, and still
+ * does once fixed for the removals made since; removals with them leave a
+ * store that checks clean; given preds that miss the item are refused; a
+ * sweep over many keys whose expired ones are scattered in key order
+ * removes exactly those,
  * and a removal that fails half done in the middle of a sorted batch is
  * rolled back alone while the batch's earlier removals commit and the
  * cursor comes back for the rest.
@@ -122,71 +125,92 @@ static uint64_t sweep_round(store_t *st, unsigned deletes)
     }
 }
 
-static void assert_same_preds(uint32_t *a[STORE_MAX_LEVEL], uint32_t *b[STORE_MAX_LEVEL], const char *key)
+static void assert_same_preds(uint32_t *a[STORE_MAX_LEVEL], uint32_t *b[STORE_MAX_LEVEL], const char *key,
+                              const char *what)
 {
     for (unsigned l = 0; l < STORE_MAX_LEVEL; l++)
-        TU_ASSERT(a[l] == b[l], "key %s: the finger's pred on level %u differs from the head search's", key, l);
+        TU_ASSERT(a[l] == b[l], "key %s: %s pred on level %u differs from the head search's", key, what, l);
 }
 
-/* Ascending keys, present and absent, some removed through the finger on
- * the way: every finger search lands on the head search's preds. */
-START_TEST(finger_finds_the_head_searchs_preds)
+/* Groups of 1..SL_GROUP_MAX ascending keys, present and absent: the group
+ * search gives each the head search's preds and refs; then some of the
+ * group's keys are removed in order with those preds, each fixed for the
+ * removals before it, and the fixed preds are again the head search's. */
+START_TEST(group_search_finds_the_head_searchs_preds)
 {
     tu_region_t r;
     const unsigned n = 20000;
-    store_t *st = load(&r, "fsw-finger", n, 7);
+    store_t *st = load(&r, "fsw-group", n, 7);
     tu_rng_t rng = {11};
     ck_assert_int_eq(store_write_lock(st), STORE_OK);
-    uint32_t *finger[STORE_MAX_LEVEL], *cold[STORE_MAX_LEVEL];
-    sl_finger_start(st, finger);
-    unsigned removed = 0;
-    char k[32];
-    for (unsigned i = 0; i < n + 50; i += 1 + (unsigned)tu_below(&rng, i < 1000 ? 3 : 40)) {
-        /* Keys past n and "key:%08u~" between two keys are absent. */
-        key_of(k, sizeof(k), i);
-        if (tu_below(&rng, 4) == 0)
-            strcat(k, "~");
-        ck_assert_int_eq(sl_finger_search_locked(st, k, strlen(k), finger), 0);
-        ck_assert_int_eq(sl_find_preds(st, k, strlen(k), SL_BEFORE_GE, cold, NULL), 0);
-        assert_same_preds(finger, cold, k);
-        /* Searching the same key again moves nothing. */
-        ck_assert_int_eq(sl_finger_search_locked(st, k, strlen(k), finger), 0);
-        assert_same_preds(finger, cold, k);
-        iview_t ov;
-        uint32_t *link;
-        uint32_t h = hash_key(k, strlen(k));
-        if (tu_below(&rng, 2) || hash_find_link_locked(st, k, strlen(k), h, &ov, &link) != 1)
-            continue;
-        store_err_t err = store_delete_item_locked(st, k, strlen(k), h, &ov, link, finger);
-        ck_assert_msg(err == STORE_OK, "delete %s: %s", k, store_error_detail());
-        removed++;
+    static char kb[SL_GROUP_MAX][32];
+    static uint32_t *preds[SL_GROUP_MAX][STORE_MAX_LEVEL];
+    static ref_t refs[SL_GROUP_MAX][STORE_MAX_LEVEL];
+    uint32_t *cold[STORE_MAX_LEVEL];
+    ref_t cold_refs[STORE_MAX_LEVEL];
+    sl_key_t keys[SL_GROUP_MAX];
+    sl_removals_t rm;
+    sl_removals_start(&rm);
+    unsigned removed = 0, i = 0;
+    while (i < n + 50) {
+        unsigned g = 1 + (unsigned)tu_below(&rng, SL_GROUP_MAX);
+        for (unsigned j = 0; j < g; j++, i += 1 + (unsigned)tu_below(&rng, 4)) {
+            /* Keys past n and "key:%08u~" (between two keys) are absent. */
+            key_of(kb[j], sizeof(kb[j]), i);
+            if (tu_below(&rng, 4) == 0)
+                strcat(kb[j], "~");
+            keys[j] = (sl_key_t){kb[j], strlen(kb[j])};
+        }
+        ck_assert_int_eq(sl_find_preds_group_locked(st, keys, g, preds, refs), 0);
+        for (unsigned j = 0; j < g; j++) {
+            ck_assert_int_eq(sl_find_preds(st, kb[j], keys[j].klen, SL_BEFORE_GE, cold, cold_refs), 0);
+            assert_same_preds(preds[j], cold, kb[j], "the group search's");
+            for (unsigned l = 0; l < STORE_MAX_LEVEL; l++)
+                TU_ASSERT(refs[j][l] == cold_refs[l], "key %s: pred ref on level %u differs", kb[j], l);
+        }
+        for (unsigned j = 0; j < g; j++) {
+            iview_t ov;
+            uint32_t *link;
+            uint32_t h = hash_key(kb[j], keys[j].klen);
+            if (tu_below(&rng, 3) == 0 || hash_find_link_locked(st, kb[j], keys[j].klen, h, &ov, &link) != 1)
+                continue;
+            sl_removals_fix(&rm, preds[j], refs[j]);
+            ck_assert_int_eq(sl_find_preds(st, kb[j], keys[j].klen, SL_BEFORE_GE, cold, NULL), 0);
+            assert_same_preds(preds[j], cold, kb[j], "the fixed");
+            store_err_t err = store_delete_item_locked(st, kb[j], keys[j].klen, h, &ov, link, preds[j]);
+            ck_assert_msg(err == STORE_OK, "delete %s: %s", kb[j], store_error_detail());
+            sl_removals_done(&rm, preds[j], &ov);
+            if (++removed % 256 == 0) { /* commit before the undo journal fills; nothing is allocated */
+                store_write_unlock(st);
+                ck_assert_int_eq(store_write_lock(st), STORE_OK);
+            }
+        }
     }
     store_write_unlock(st);
-    ck_assert_uint_gt(removed, 300);
+    ck_assert_uint_gt(removed, 2000);
     ck_assert_uint_eq(store_count(st), n - removed);
     tu_ck_check(st);
     tu_ck_destroy(&r);
 }
 END_TEST
 
-/* A finger that is not before the key (keys out of order) is refused,
+/* Given preds that do not lead to the item (another key's) are refused,
  * not followed: nothing changes. */
-START_TEST(finger_refuses_a_smaller_key)
+START_TEST(delete_refuses_preds_that_miss_the_item)
 {
     tu_region_t r;
-    store_t *st = load(&r, "fsw-order", 2000, 3);
+    store_t *st = load(&r, "fsw-miss", 2000, 3);
     ck_assert_int_eq(store_write_lock(st), STORE_OK);
-    uint32_t *finger[STORE_MAX_LEVEL];
-    sl_finger_start(st, finger);
+    uint32_t *preds[STORE_MAX_LEVEL];
     char k[32];
     key_of(k, sizeof(k), 1500);
-    ck_assert_int_eq(sl_finger_search_locked(st, k, strlen(k), finger), 0);
+    ck_assert_int_eq(sl_find_preds(st, k, strlen(k), SL_BEFORE_GE, preds, NULL), 0);
     key_of(k, sizeof(k), 1000);
     iview_t ov;
     uint32_t *link;
     uint32_t h = hash_key(k, strlen(k));
     ck_assert_int_eq(hash_find_link_locked(st, k, strlen(k), h, &ov, &link), 1);
-    ck_assert_int_eq(store_delete_item_locked(st, k, strlen(k), h, &ov, link, finger), STORE_CORRUPT);
+    ck_assert_int_eq(store_delete_item_locked(st, k, strlen(k), h, &ov, link, preds), STORE_CORRUPT);
     store_write_unlock(st);
     ck_assert_uint_eq(store_count(st), 2000);
     tu_ck_check(st);
@@ -258,10 +282,10 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("expiry_sweep");
-    TCase *tc = tcase_create("finger");
+    TCase *tc = tcase_create("sorted");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, finger_finds_the_head_searchs_preds);
-    tcase_add_test(tc, finger_refuses_a_smaller_key);
+    tcase_add_test(tc, group_search_finds_the_head_searchs_preds);
+    tcase_add_test(tc, delete_refuses_preds_that_miss_the_item);
     tcase_add_loop_test(tc, sweep_removes_scattered_expired_keys, 0, 4);
     tcase_add_test(tc, failure_mid_batch_rolls_back_one_removal);
     suite_add_tcase(s, tc);
