@@ -95,8 +95,12 @@ static bool group_step(const struct store *st, const sl_key_t *key, group_walk_t
         w->owner = next;
         next = v.fwd[l];
     }
-    if (next != 0 && ref_ok(st, next, sizeof(item_t)))
+    /* Both lines an item may straddle: its header and, for a short key,
+     * its links and key (a prefetch never faults). */
+    if (next != 0 && ref_ok(st, next, sizeof(item_t))) {
         __builtin_prefetch(ref_ptr(st, next));
+        __builtin_prefetch((const char *)ref_ptr(st, next) + 63);
+    }
     return true;
 }
 
