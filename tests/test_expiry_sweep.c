@@ -6,9 +6,9 @@
  * does once fixed for the removals made since; removals with them leave a
  * store that checks clean; given preds that miss the item are refused; a
  * sweep over many keys whose expired ones are scattered in key order
- * removes exactly those,
- * and a removal that fails half done in the middle of a sorted batch is
- * rolled back alone while the batch's earlier removals commit and the
+ * removes exactly those, with batches of 1 to 512; and a removal that
+ * fails half done in the middle of a sorted batch (an injected failure)
+ * is rolled back alone while the batch's earlier removals commit and the
  * cursor comes back for the rest.
  *
  * The fake clock tells removed from merely expired: set back before the
