@@ -237,8 +237,46 @@ static uint64_t free_journal_need(bool is_item, uint64_t amount)
     return is_item ? alloc_journal_need(amount) : 16 + amount / 64 + 2;
 }
 
+#ifdef FICKLE_TEST_HOOKS
+static unsigned fail_free_skip;
+static bool fail_free_armed;
+
+bool store_test_fail_free_at(unsigned skip)
+{
+    fail_free_skip = skip;
+    fail_free_armed = true;
+    return true;
+}
+
+/* True once, when the armed failure is due. */
+static bool fail_free_now(void)
+{
+    if (!fail_free_armed)
+        return false;
+    if (fail_free_skip > 0) {
+        fail_free_skip--;
+        return false;
+    }
+    fail_free_armed = false;
+    return true;
+}
+#else
+bool store_test_fail_free_at(unsigned skip)
+{
+    (void)skip;
+    return false;
+}
+
+static bool fail_free_now(void)
+{
+    return false;
+}
+#endif
+
 static store_err_t defer(struct store *st, ref_t ref, bool is_item, uint64_t amount)
 {
+    if (fail_free_now())
+        return store_fail(STORE_NOMEM, "out of process memory for deferred frees (injected by a test)");
     if (st->npending == st->cap_pending) {
         size_t cap = st->cap_pending ? st->cap_pending * 2 : 64;
         struct pending_free *p = realloc(st->pending, cap * sizeof(*p));

@@ -8,18 +8,20 @@
  * one DEL) and recovery replays them like any delete: an expired key never
  * comes back. The batch walks hash buckets from a cursor kept in the region,
  * so the next call (from any process) resumes where this one stopped.
- * Items are removed through store_delete_locked(), the same routine DEL uses.
+ * A batch first collects its expired items, then removes them in key
+ * order through store_delete_item_locked(), the routine DEL uses, their
+ * skiplist searches made a group at a time so their cache misses overlap.
  */
 #include "config.h"
+
+#include <stdlib.h>
 
 #include "store/expire.h"
 #include "store/hash.h"
 #include "store/journal.h"
+#include "store/skiplist.h"
 #include "store/sync.h"
 
-/* Expired items one bucket visit collects before removing them; a longer
- * run of expired items in one chain is finished by the next visit. */
-#define SWEEP_BUCKET_MAX 16
 /* A batch never removes more than this: the undo journal (65536 entries,
  * under ~100 per removal) and the critical section's length stay small. */
 #define SWEEP_MAX_DELETES 512
@@ -68,7 +70,15 @@ void store_expire_schedule(store_t *st, uint64_t due_ms)
 typedef struct {
     const char *key;
     uint32_t klen;
+    uint32_t hash;
+    uint64_t bucket; /* where the cursor must stay if it is not removed */
 } victim_t;
+
+/* The batch: its victims, collected before any is removed. */
+typedef struct {
+    victim_t v[SWEEP_MAX_DELETES];
+    unsigned n, max;
+} batch_t;
 
 /* True if bucket idx is a duplicate view: while rehashing, new buckets idx
  * and idx + old size both map to the old bucket until it moves. */
@@ -80,64 +90,53 @@ static bool duplicate_bucket(const region_hdr_t *h, uint64_t idx)
     return idx >= old_size && (idx & (old_size - 1)) >= h->rehash_idx;
 }
 
-/* Looks at bucket idx's chain and removes the expired items in it.
- * *done is false if expired items were left (budget or SWEEP_BUCKET_MAX):
- * the cursor then stays on the bucket. */
-static store_err_t sweep_bucket(store_t *st, uint64_t idx, uint64_t now, unsigned max_deletes, store_sweep_t *out,
-                                bool *done)
+/* Looks at bucket idx's chain and adds its expired items to the batch.
+ * Returns false if expired items were left (the batch is full): the
+ * cursor then stays on the bucket. */
+static bool collect_bucket(store_t *st, uint64_t idx, uint64_t now, batch_t *b, store_sweep_t *out, store_err_t *err)
 {
-    *done = true;
     if (duplicate_bucket(st->hdr, idx))
-        return STORE_OK;
+        return true;
     uint32_t *slot = hash_bucket(st, (uint32_t)idx);
-    if (slot == NULL)
-        return store_fail(STORE_CORRUPT, "store %s: hash table geometry invalid under the mutex", st->path);
-    victim_t victims[SWEEP_BUCKET_MAX];
-    unsigned n = 0;
+    if (slot == NULL) {
+        *err = store_fail(STORE_CORRUPT, "store %s: hash table geometry invalid under the mutex", st->path);
+        return false;
+    }
+    bool done = true;
     uint64_t steps = 0;
     iview_t v;
     for (ref_t ref = *slot; ref != 0; ref = v.hnext) {
-        if (!item_load(st, ref, &v) || ++steps > st->max_steps)
-            return store_fail(STORE_CORRUPT, "store %s: hash chain invalid under the mutex", st->path);
+        if (!item_load(st, ref, &v) || ++steps > st->max_steps) {
+            *err = store_fail(STORE_CORRUPT, "store %s: hash chain invalid under the mutex", st->path);
+            return false;
+        }
         out->visited++;
         if (v.expiry == 0)
             continue;
         out->expiring++;
         if (!item_expired(&v, now))
             continue;
-        if (n == SWEEP_BUCKET_MAX || out->deleted + n >= max_deletes)
-            *done = false;
+        if (b->n == b->max)
+            done = false;
         else
-            victims[n++] = (victim_t){v.key, v.klen};
+            b->v[b->n++] = (victim_t){v.key, v.klen, v.hash, idx};
     }
-    for (unsigned i = 0; i < n; i++) {
-        store_err_t err = store_delete_locked(st, victims[i].key, victims[i].klen);
-        if (err != STORE_OK && err != STORE_NOT_FOUND) { /* NOT_FOUND: it was expired, and is gone */
-            *done = false;
-            return err;
-        }
-        out->deleted++;
-    }
-    return STORE_OK;
+    return done;
 }
 
-/* Walks buckets from the cursor until a budget is spent, a full round is
- * made or a removal fails; returns the cursor to store and the failure. */
-static store_err_t sweep_locked(store_t *st, uint64_t now, unsigned max_visits, unsigned max_deletes,
-                                store_sweep_t *out, uint64_t *cursor)
+/* Walks buckets from the cursor until a budget is spent or a full round
+ * is made, collecting the expired items; returns the cursor after them. */
+static store_err_t collect(store_t *st, uint64_t now, unsigned max_visits, batch_t *b, store_sweep_t *out,
+                           uint64_t *cursor)
 {
     const region_hdr_t *h = st->hdr;
     uint64_t idx = h->expire_cursor;
     store_err_t err = STORE_OK;
     /* Empty buckets cost too: a table emptied by expiry has many. */
-    for (unsigned buckets = 0; buckets < max_visits && out->visited < max_visits && out->deleted < max_deletes &&
-                               journal_room(st, 8);
-         buckets++) {
+    for (unsigned buckets = 0; buckets < max_visits && out->visited < max_visits && b->n < b->max; buckets++) {
         if (idx >= 1ull << h->tab[0].log2)
             idx = 0; /* the table grew or was reset since the cursor was stored */
-        bool done;
-        err = sweep_bucket(st, idx, now, max_deletes, out, &done);
-        if (!done)
+        if (!collect_bucket(st, idx, now, b, out, &err))
             break;
         if (++idx == 1ull << h->tab[0].log2) {
             idx = 0;
@@ -147,6 +146,77 @@ static store_err_t sweep_locked(store_t *st, uint64_t now, unsigned max_visits, 
     }
     *cursor = idx;
     return err;
+}
+
+static int victim_cmp(const void *a, const void *b)
+{
+    const victim_t *x = a, *y = b;
+    return key_cmp(x->key, x->klen, y->key, y->klen);
+}
+
+/* On a failure the batch's remaining victims stay: the cursor moves back
+ * to the first bucket holding one. The batch's buckets lie between the
+ * old cursor and the new one (a round ends a batch): the least is the
+ * first. */
+static void rewind_cursor(const batch_t *b, unsigned from, store_sweep_t *out, uint64_t *cursor)
+{
+    *cursor = b->v[from].bucket;
+    for (unsigned j = from + 1; j < b->n; j++)
+        if (b->v[j].bucket < *cursor)
+            *cursor = b->v[j].bucket;
+    out->wrapped = false;
+}
+
+/* Removes victims [from, from + n) (n <= SL_GROUP_MAX, in key order):
+ * their skiplist preds searched together, then each removed in turn. */
+static store_err_t remove_group(store_t *st, const batch_t *b, unsigned from, unsigned n, sl_removals_t *rm,
+                                store_sweep_t *out)
+{
+    sl_key_t keys[SL_GROUP_MAX];
+    uint32_t *preds[SL_GROUP_MAX][STORE_MAX_LEVEL];
+    ref_t refs[SL_GROUP_MAX][STORE_MAX_LEVEL];
+    for (unsigned i = 0; i < n; i++)
+        keys[i] = (sl_key_t){b->v[from + i].key, b->v[from + i].klen};
+    if (sl_find_preds_group_locked(st, keys, n, preds, refs) != 0)
+        return store_fail(STORE_CORRUPT, "store %s: skiplist walk failed under the mutex", st->path);
+    for (unsigned i = 0; i < n; i++) {
+        const victim_t *vi = &b->v[from + i];
+        iview_t ov;
+        uint32_t *link = NULL;
+        int found = hash_find_link_locked(st, vi->key, vi->klen, vi->hash, &ov, &link);
+        if (found == READ_TORN)
+            return store_fail(STORE_CORRUPT, "store %s: hash chain invalid under the mutex", st->path);
+        if (!found)
+            continue; /* cannot happen: each item is collected once */
+        sl_removals_fix(rm, preds[i], refs[i]);
+        store_err_t err = store_delete_item_locked(st, vi->key, vi->klen, vi->hash, &ov, link, preds[i]);
+        if (err != STORE_OK)
+            return err;
+        sl_removals_done(rm, preds[i], &ov);
+        out->deleted++;
+    }
+    return STORE_OK;
+}
+
+/* Removes the batch's victims in key order. A batch's keys are scattered
+ * by the hash, so each removal's search from the head is a chain of
+ * cache misses on the lower levels; searched a group at a time, the
+ * chains overlap (skiplist.h). */
+static store_err_t remove_sorted(store_t *st, batch_t *b, store_sweep_t *out, uint64_t *cursor)
+{
+    qsort(b->v, b->n, sizeof(b->v[0]), victim_cmp);
+    sl_removals_t rm;
+    sl_removals_start(&rm);
+    for (unsigned from = 0; from < b->n; from += SL_GROUP_MAX) {
+        unsigned n = b->n - from < SL_GROUP_MAX ? b->n - from : SL_GROUP_MAX;
+        uint64_t before = out->deleted;
+        store_err_t err = remove_group(st, b, from, n, &rm, out);
+        if (err != STORE_OK) {
+            rewind_cursor(b, from + (unsigned)(out->deleted - before), out, cursor);
+            return err;
+        }
+    }
+    return STORE_OK;
 }
 
 store_err_t store_expire_sweep(store_t *st, uint64_t now_ms, unsigned max_visits, unsigned max_deletes,
@@ -165,10 +235,16 @@ store_err_t store_expire_sweep(store_t *st, uint64_t now_ms, unsigned max_visits
     if (max_deletes > SWEEP_MAX_DELETES)
         max_deletes = SWEEP_MAX_DELETES;
     uint64_t cursor;
-    /* Keep journal room for the two counters written after the removals. */
-    st->journal_reserved += SWEEP_TAIL_ENTRIES;
-    err = sweep_locked(st, now_ms, max_visits, max_deletes ? max_deletes : 1, out, &cursor);
-    st->journal_reserved -= SWEEP_TAIL_ENTRIES;
+    batch_t batch; /* 12 KiB */
+    batch.n = 0;
+    batch.max = max_deletes ? max_deletes : 1;
+    err = collect(st, now_ms, max_visits, &batch, out, &cursor);
+    if (err == STORE_OK) {
+        /* Keep journal room for the two counters written after the removals. */
+        st->journal_reserved += SWEEP_TAIL_ENTRIES;
+        err = remove_sorted(st, &batch, out, &cursor);
+        st->journal_reserved -= SWEEP_TAIL_ENTRIES;
+    }
     region_hdr_t *h = st->hdr;
     if (cursor != h->expire_cursor)
         jset64(st, &h->expire_cursor, cursor);

@@ -108,9 +108,12 @@ static inline int key_cmp(const void *a, size_t alen, const void *b, size_t blen
 
 /* Writer: unlinks item ov of key (hash h, reached through hash link
  * `link`) from the index, frees it at commit, stamps the delete for WATCH
- * and logs it. Every removal goes through here. STORE_OK or a failure
- * (journal or ring room) with nothing changed. */
+ * and logs it. Every removal goes through here. With given == NULL the
+ * item's skiplist preds (SL_BEFORE_GE) are searched from the head; else
+ * given are used, found by the caller (the sweep searches a batch's
+ * preds at once). STORE_OK or a failure (journal or ring room; preds that do not
+ * lead to ov: STORE_CORRUPT) with nothing changed. */
 store_err_t store_delete_item_locked(struct store *st, const void *key, size_t klen, uint32_t h, const iview_t *ov,
-                                     uint32_t *link);
+                                     uint32_t *link, uint32_t *given[STORE_MAX_LEVEL]);
 
 #endif /* FICKLE_STORE_ITEM_H */

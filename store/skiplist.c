@@ -62,6 +62,102 @@ int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mo
     return 0;
 }
 
+/* One search of a group: where it stands. */
+typedef struct {
+    uint32_t *fwd; /* slot the walk is at */
+    ref_t owner;   /* its item (0: the head) */
+    int level;     /* level being walked, -1 once done */
+} group_walk_t;
+
+/* One step of a search: loads the item after its slot on its level,
+ * then moves past it or one level down, and prefetches the item its next
+ * step will load. Returns false if the item is invalid. */
+static bool group_step(const struct store *st, const sl_key_t *key, group_walk_t *w,
+                       uint32_t *preds[STORE_MAX_LEVEL], ref_t refs[STORE_MAX_LEVEL])
+{
+    int l = w->level;
+    ref_t next = w->fwd[l];
+    iview_t v;
+    bool down = next == 0;
+    if (!down) {
+        if (!item_load(st, next, &v) || (unsigned)l >= v.level)
+            return false;
+        down = key_cmp(v.key, v.klen, key->key, key->klen) >= 0;
+    }
+    if (down) {
+        preds[l] = w->fwd;
+        refs[l] = w->owner;
+        if (--w->level < 0)
+            return true;
+        next = w->fwd[l - 1];
+    } else {
+        w->fwd = v.fwd;
+        w->owner = next;
+        next = v.fwd[l];
+    }
+    /* Both lines an item may straddle: its header and, for a short key,
+     * its links and key (a prefetch never faults). */
+    if (next != 0 && ref_ok(st, next, sizeof(item_t))) {
+        __builtin_prefetch(ref_ptr(st, next));
+        __builtin_prefetch((const char *)ref_ptr(st, next) + 63);
+    }
+    return true;
+}
+
+int sl_find_preds_group_locked(const struct store *st, const sl_key_t *keys, unsigned n,
+                               uint32_t *preds[][STORE_MAX_LEVEL], ref_t refs[][STORE_MAX_LEVEL])
+{
+    unsigned top = st->hdr->sl_level;
+    if (top == 0 || top > STORE_MAX_LEVEL || n > SL_GROUP_MAX)
+        return READ_TORN;
+    group_walk_t w[SL_GROUP_MAX];
+    for (unsigned i = 0; i < n; i++) {
+        w[i] = (group_walk_t){sl_head(st), 0, (int)top - 1};
+        for (unsigned l = top; l < STORE_MAX_LEVEL; l++) {
+            preds[i][l] = sl_head(st);
+            refs[i][l] = 0;
+        }
+    }
+    /* Round-robin, one step each: a search's next item is fetched while
+     * the others take their steps, so up to n misses are in flight. */
+    uint64_t steps = 0;
+    for (unsigned active = n; active > 0;) {
+        active = 0;
+        for (unsigned i = 0; i < n; i++) {
+            if (w[i].level < 0)
+                continue;
+            if (++steps > st->max_steps * n || !group_step(st, &keys[i], &w[i], preds[i], refs[i]))
+                return READ_TORN;
+            active += w[i].level >= 0;
+        }
+    }
+    return 0;
+}
+
+void sl_removals_start(sl_removals_t *r)
+{
+    for (unsigned l = 0; l < STORE_MAX_LEVEL; l++)
+        r->tall[l] = SL_NO_REF;
+}
+
+void sl_removals_fix(const sl_removals_t *r, uint32_t *preds[STORE_MAX_LEVEL], const ref_t refs[STORE_MAX_LEVEL])
+{
+    /* A pred's item that was removed since the search is, on that level,
+     * the last removed item linked there: nothing of that level lies
+     * between it and the key. Its place is now its own pred's. */
+    for (unsigned l = 0; l < STORE_MAX_LEVEL; l++)
+        if (refs[l] == r->tall[l])
+            preds[l] = r->slot[l];
+}
+
+void sl_removals_done(sl_removals_t *r, uint32_t *preds[STORE_MAX_LEVEL], const iview_t *v)
+{
+    for (unsigned l = 0; l < v->level; l++) {
+        r->tall[l] = v->ref;
+        r->slot[l] = preds[l];
+    }
+}
+
 void sl_link_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MAX_LEVEL])
 {
     /* The new item's own links are fresh memory: plain stores. */

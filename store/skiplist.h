@@ -30,6 +30,41 @@ int sl_find_preds(const struct store *st, const void *key, size_t klen, sl_mode_
 int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mode,
               uint32_t *preds[STORE_MAX_LEVEL], ref_t *pred_refs, uint64_t *loads);
 
+/* Group search: the removals of a sweep batch know all their keys at
+ * once. Searched one after the other, each search is a chain of
+ * dependent cache misses (O(log n), the lower levels cold); searched
+ * together, round-robin one step each with the next item prefetched, up
+ * to SL_GROUP_MAX chains overlap. */
+#define SL_GROUP_MAX 64
+
+typedef struct {
+    const void *key;
+    size_t klen;
+} sl_key_t;
+
+/* For each of the n (<= SL_GROUP_MAX) keys, the SL_BEFORE_GE preds and
+ * pred_refs sl_find_preds() would give. 0, or READ_TORN if an item on the
+ * way is invalid or the walks ran too long. Caller holds the mutex. */
+int sl_find_preds_group_locked(const struct store *st, const sl_key_t *keys, unsigned n,
+                               uint32_t *preds[][STORE_MAX_LEVEL], ref_t refs[][STORE_MAX_LEVEL]);
+
+/* Removals in ascending key order of items whose preds were searched
+ * before the removals of smaller keys: a pred may lie in an item removed
+ * since. sl_removals_fix() replaces such preds by the right ones, given
+ * each earlier removal was reported to sl_removals_done() with the preds
+ * it used. Start with sl_removals_start(). Caller holds the mutex and
+ * changes the order only by these removals meanwhile. */
+#define SL_NO_REF UINT32_MAX
+
+typedef struct {
+    ref_t tall[STORE_MAX_LEVEL];      /* per level, the last removed item linked on it */
+    uint32_t *slot[STORE_MAX_LEVEL]; /* and the pred it was unlinked from there */
+} sl_removals_t;
+
+void sl_removals_start(sl_removals_t *r);
+void sl_removals_fix(const sl_removals_t *r, uint32_t *preds[STORE_MAX_LEVEL], const ref_t refs[STORE_MAX_LEVEL]);
+void sl_removals_done(sl_removals_t *r, uint32_t *preds[STORE_MAX_LEVEL], const iview_t *v);
+
 /* Links a new item (level v->level) after preds. Journaled. Sets the
  * finger if the item is now the last one, else drops it. */
 void sl_link_locked(struct store *st, const iview_t *v, uint32_t *preds[STORE_MAX_LEVEL]);

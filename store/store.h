@@ -461,6 +461,13 @@ typedef enum {
  * time), it raises SIGKILL. Returns false in builds without test hooks. */
 bool store_test_crash_at(store_crash_point_t cp, unsigned skip);
 
+/* Arms a failure: the `skip`+1-th deferred free this process asks for
+ * (every removal and replacement makes one, after unlinking the old item)
+ * fails with STORE_NOMEM, as if memory for the list ran out, so the
+ * operation is rolled back half done. Once only. Returns false in builds
+ * without test hooks. */
+bool store_test_fail_free_at(unsigned skip);
+
 #ifdef __cplusplus
 }
 #endif

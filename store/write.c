@@ -335,8 +335,24 @@ static store_err_t put_locked(store_t *st, const void *key, size_t klen, const v
     return STORE_OK;
 }
 
+/* Finds ov's skiplist preds, or checks the given ones: they must lead to
+ * ov on each of its levels, or the unlink would leave it half ordered. */
+static store_err_t delete_preds(store_t *st, const void *key, size_t klen, const iview_t *ov,
+                                uint32_t *given[STORE_MAX_LEVEL], uint32_t *preds[STORE_MAX_LEVEL])
+{
+    if (given)
+        memcpy(preds, given, STORE_MAX_LEVEL * sizeof(preds[0]));
+    else if (sl_find_preds(st, key, klen, SL_BEFORE_GE, preds, NULL) != 0)
+        return store_fail(STORE_CORRUPT, "store %s: skiplist walk failed under the mutex", st->path);
+    for (unsigned l = 0; l < ov->level; l++)
+        if (preds[l][l] != ov->ref)
+            return store_fail(STORE_CORRUPT, "store %s: the skiplist preds do not lead to the item to remove",
+                              st->path);
+    return STORE_OK;
+}
+
 store_err_t store_delete_item_locked(store_t *st, const void *key, size_t klen, uint32_t h, const iview_t *ov,
-                                     uint32_t *link)
+                                     uint32_t *link, uint32_t *given[STORE_MAX_LEVEL])
 {
     if (!journal_room(st, alloc_journal_need(ov->size) + 2 * STORE_MAX_LEVEL + 17 + EXPIRE_ACCOUNT_ENTRIES))
         return no_room();
@@ -347,8 +363,8 @@ store_err_t store_delete_item_locked(store_t *st, const void *key, size_t klen, 
     uint64_t mark = journal_mark(st);
     size_t pmark = st->npending;
     uint32_t *preds[STORE_MAX_LEVEL];
-    if (sl_find_preds(st, key, klen, SL_BEFORE_GE, preds, NULL) != 0)
-        return store_fail(STORE_CORRUPT, "store %s: skiplist walk failed under the mutex", st->path);
+    if ((err = delete_preds(st, key, klen, ov, given, preds)) != STORE_OK)
+        return err;
     jset32(st, link, ov->hnext);
     CRASH_POINT(STORE_CP_UNLINKED);
     sl_unlink_locked(st, ov, preds);
@@ -380,7 +396,7 @@ static store_err_t delete_locked(store_t *st, const void *key, size_t klen)
     if (!found)
         return STORE_NOT_FOUND;
     bool expired = item_expired(&ov, st->clock());
-    store_err_t err = store_delete_item_locked(st, key, klen, h, &ov, link);
+    store_err_t err = store_delete_item_locked(st, key, klen, h, &ov, link, NULL);
     if (err != STORE_OK)
         return err;
     return expired ? STORE_NOT_FOUND : STORE_OK;

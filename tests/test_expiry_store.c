@@ -457,6 +457,14 @@ START_TEST(crash_unlinked)
 }
 END_TEST
 
+/* Killed late in a 200-item batch: its 150 removals, made in key order
+ * through the delete finger, are all undone. */
+START_TEST(crash_unlinked_mid_batch)
+{
+    crash_in_batch(STORE_CP_UNLINKED, 150, false);
+}
+END_TEST
+
 START_TEST(crash_freeing)
 {
     crash_in_batch(STORE_CP_FREEING, 0, false);
@@ -485,10 +493,11 @@ int main(void)
     char why[256];
     if (probe_robust_mutex(why, sizeof(why))) {
         tcase_add_test(tc, crash_unlinked);
+        tcase_add_test(tc, crash_unlinked_mid_batch);
         tcase_add_test(tc, crash_freeing);
         tcase_add_test(tc, crash_committed);
     } else {
-        printf("SKIP: crash_unlinked, crash_freeing, crash_committed: %s\n", why);
+        printf("SKIP: crash_unlinked, crash_unlinked_mid_batch, crash_freeing, crash_committed: %s\n", why);
     }
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
