@@ -25,8 +25,9 @@ typedef struct {
     _Atomic uint64_t closed_limits; /* closed for an output/input limit or a protocol error */
     _Atomic uint64_t net_in;
     _Atomic uint64_t net_out;
-    _Atomic int32_t pid;
+    _Atomic int32_t pid;              /* 0 while no process runs (the supervisor clears it) */
     _Atomic uint32_t durable_waiting; /* connections parked for durability (fsync always) */
+    _Atomic uint64_t restarts;        /* times the supervisor respawned this worker */
 } worker_stats_t;
 
 /* The persister's counters and its sleep flag (written by it only). */
