@@ -18,6 +18,14 @@
 #include "persister/persister.h"
 #include "supervisor/supervisor.h"
 
+/* A child has no use for the supervisor's metrics socket; closing it
+ * means only the supervisor ever accepts there. */
+static void close_metrics_fd(supervisor_t *sv)
+{
+    if (sv->metrics_fd >= 0 && close(sv->metrics_fd) != 0)
+        log_msg(LOG_WARNING, "close (metrics socket): %s", strerror(errno));
+}
+
 /* The persister needs none of the sockets. */
 static int persister_entry(supervisor_t *sv)
 {
@@ -30,6 +38,7 @@ static int persister_entry(supervisor_t *sv)
     }
     if (sv->unix_fd >= 0)
         close(sv->unix_fd);
+    close_metrics_fd(sv);
     persister_conf_t pc = {.store = sv->store, .runtime = sv->rt, .segment_size = sv->cfg.segment_size,
                            .snapshot_log_size = sv->cfg.snapshot_log_size,
                            .fsync = sv->cfg.fsync == FSYNC_ALWAYS ? PERSIST_FSYNC_ALWAYS
@@ -54,6 +63,7 @@ static int worker_entry(void *arg, child_kind_t kind, int index)
         return persister_entry(sv);
     snprintf(role, sizeof(role), "worker %d", index);
     log_set_role(role);
+    close_metrics_fd(sv);
     /* The other workers' sockets are theirs: closing them here means a
      * dead worker's queue is never drained by the wrong process. */
     for (unsigned i = 0; i < sv->nworkers; i++)
@@ -85,6 +95,14 @@ static void spawn(supervisor_t *sv, child_t *c)
     }
     if (c->kind == CHILD_PERSISTER && c->restarts++ > 0)
         atomic_fetch_add_explicit(&sv->rt->persister.restarts, 1, memory_order_relaxed);
+    if (c->kind == CHILD_WORKER) {
+        /* The worker stores its pid too; publishing it here leaves no gap
+         * in which /health counts a running worker as dead. */
+        worker_stats_t *ws = &sv->rt->workers[c->index];
+        atomic_store_explicit(&ws->pid, (int32_t)c->pid, memory_order_relaxed);
+        if (c->restarts++ > 0)
+            atomic_fetch_add_explicit(&ws->restarts, 1, memory_order_relaxed);
+    }
     log_msg(LOG_INFO, "%s started (pid %d)", child_name(c, name, sizeof(name)), (int)c->pid);
 }
 
@@ -119,8 +137,10 @@ static void reap(supervisor_t *sv, bool stopping)
         children_describe(status, how, sizeof(how));
         child_name(c, name, sizeof(name));
         c->pid = 0;
-        if (c->kind == CHILD_WORKER)
+        if (c->kind == CHILD_WORKER) {
             forget_clients(sv, c->index);
+            atomic_store_explicit(&sv->rt->workers[c->index].pid, 0, memory_order_relaxed); /* health: none */
+        }
         else
             atomic_store_explicit(&sv->rt->persister.pid, 0, memory_order_relaxed); /* INFO: none running */
         if (stopping) {
@@ -266,16 +286,22 @@ int supervisor_run(supervisor_t *sv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Started after the signals are blocked, before the first fork. */
+    if (sv->metrics_fd >= 0 && (sv->metrics = metrics_start(sv->metrics_fd, sv->store, sv->rt)) == NULL)
+        return 1;
     sv->persister = (child_t){.kind = CHILD_PERSISTER, .index = -1};
     spawn(sv, &sv->persister);
     for (unsigned i = 0; i < sv->nworkers; i++) {
         sv->workers[i] = (child_t){.kind = CHILD_WORKER, .index = (int)i};
         spawn(sv, &sv->workers[i]);
     }
-    log_msg(LOG_NOTICE, "fickled %s ready to accept connections: native port %u, resp port %u%s%s, %u workers, "
+    char metrics[48] = "";
+    if (sv->metrics)
+        snprintf(metrics, sizeof(metrics), ", metrics port %u", sv->metrics_port);
+    log_msg(LOG_NOTICE, "fickled %s ready to accept connections: native port %u, resp port %u%s%s%s, %u workers, "
                         "data dir %s",
             PACKAGE_VERSION, sv->port, sv->resp_port, sv->unix_fd >= 0 ? ", unix socket " : "",
-            sv->unix_fd >= 0 ? sv->cfg.unixsocket : "", sv->nworkers, sv->dd.path);
+            sv->unix_fd >= 0 ? sv->cfg.unixsocket : "", metrics, sv->nworkers, sv->dd.path);
     for (;;) {
         int sig = wait_signal(&set, next_wake_ms(sv));
         if (sig == SIGTERM || sig == SIGINT) {
@@ -289,6 +315,8 @@ int supervisor_run(supervisor_t *sv)
     }
     stop_workers(sv, &set);
     stop_persister(sv, &set);
+    metrics_stop(sv->metrics);
+    sv->metrics = NULL;
     log_msg(LOG_NOTICE, "fickled stopped");
     return 0;
 }

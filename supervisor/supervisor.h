@@ -12,6 +12,7 @@
 #include "supervisor/children.h"
 #include "supervisor/fickled_config.h"
 #include "supervisor/datadir.h"
+#include "supervisor/metrics.h"
 
 typedef struct {
     config_t cfg;
@@ -21,7 +22,9 @@ typedef struct {
     int native_fds[RUNTIME_MAX_WORKERS]; /* one SO_REUSEPORT socket per worker, -1 = off */
     int resp_fds[RUNTIME_MAX_WORKERS];
     int unix_fd;
-    uint16_t port, resp_port;            /* as bound */
+    int metrics_fd;                      /* HTTP /metrics, /health; -1 = off (children close it) */
+    metrics_t *metrics;                  /* its server thread, while running */
+    uint16_t port, resp_port, metrics_port; /* as bound */
     worker_conf_t wconf[RUNTIME_MAX_WORKERS];
     child_t workers[RUNTIME_MAX_WORKERS];
     unsigned nworkers;
