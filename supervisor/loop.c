@@ -88,8 +88,11 @@ static const char *child_name(const child_t *c, char *buf, size_t len)
 static void spawn(supervisor_t *sv, child_t *c)
 {
     char name[32];
-    if (children_spawn(c, worker_entry, sv) != 0) {
-        log_msg(LOG_WARNING, "fork (%s): %s; retrying", child_name(c, name, sizeof(name)), strerror(errno));
+    metrics_pause(sv->metrics); /* the child must not inherit a lock it holds */
+    int rc = children_spawn(c, worker_entry, sv), e = errno;
+    metrics_resume(sv->metrics);
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "fork (%s): %s; retrying", child_name(c, name, sizeof(name)), strerror(e));
         children_died(c, children_now_ms());
         return;
     }

@@ -8,7 +8,12 @@
  * The thread shares nothing with the main thread but the runtime page
  * and the store handle, both read with relaxed atomic loads. libevent is
  * not set up for threads: only this thread ever touches its event base;
- * the main thread stops it through an eventfd.
+ * the main thread stops it through an eventfd. A fork copies only the
+ * forking thread: had this one held a lock (malloc's, a sanitizer's, the
+ * thread registry while it starts), the child would inherit it locked
+ * and hang on it. So the main thread parks it around every fork
+ * (metrics_pause/metrics_resume): it then waits on a condition variable,
+ * holding nothing.
  *
  * evhttp 2.1 has no connection limit, so one is kept here: each new
  * connection's bufferevent (evhttp_set_bevcb) is counted, and a hook run
@@ -23,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/bufferevent.h>
@@ -46,6 +52,12 @@ struct metrics {
     unsigned live;   /* connections open */
     bool paused;     /* listener disabled at the limit */
     pthread_t thread;
+    /* Parking around fork (metrics_pause): under mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool park_req, parked;
+    int park_fd;
+    struct event *park_ev;
 };
 
 /* ---- connection limit ------------------------------------------------------ */
@@ -121,6 +133,13 @@ static struct bufferevent *conn_new(struct event_base *base, void *arg)
 
 /* ---- requests ---------------------------------------------------------------- */
 
+/* evhttp 2.1 drops Content-Length from the answer to HEAD but would
+ * still send the body: send none. */
+static void send_reply(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body)
+{
+    evhttp_send_reply(req, code, reason, evhttp_request_get_command(req) == EVHTTP_REQ_HEAD ? NULL : body);
+}
+
 static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *text)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -132,7 +151,7 @@ static void reply_text(struct evhttp_request *req, int code, const char *reason,
         evhttp_send_error(req, HTTP_INTERNAL, NULL);
         return;
     }
-    evhttp_send_reply(req, code, reason, body);
+    send_reply(req, code, reason, body);
     evbuffer_free(body);
 }
 
@@ -147,7 +166,7 @@ static void serve_metrics(metrics_t *m, struct evhttp_request *req)
     }
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");
-    evhttp_send_reply(req, HTTP_OK, "OK", body);
+    send_reply(req, HTTP_OK, "OK", body);
     evbuffer_free(body);
 }
 
@@ -198,6 +217,59 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(((metrics_t *)arg)->base);
 }
 
+/* The main thread is about to fork: wait, holding nothing, until it has. */
+static void on_park(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    metrics_t *m = arg;
+    uint64_t n;
+    if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        log_msg(LOG_WARNING, "metrics: read (park eventfd): %s", strerror(errno));
+    pthread_mutex_lock(&m->mu);
+    if (m->park_req) {
+        m->parked = true;
+        pthread_cond_broadcast(&m->cv);
+        while (m->park_req)
+            pthread_cond_wait(&m->cv, &m->mu);
+        m->parked = false;
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_pause(metrics_t *m)
+{
+    if (m == NULL)
+        return;
+    pthread_mutex_lock(&m->mu);
+    m->park_req = true;
+    pthread_mutex_unlock(&m->mu);
+    uint64_t one = 1;
+    if (write(m->park_fd, &one, sizeof(one)) != sizeof(one)) {
+        log_msg(LOG_WARNING, "metrics: write (park eventfd): %s", strerror(errno));
+        return;
+    }
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 1;
+    pthread_mutex_lock(&m->mu);
+    int rc = 0;
+    while (!m->parked && rc == 0)
+        rc = pthread_cond_timedwait(&m->cv, &m->mu, &dl);
+    pthread_mutex_unlock(&m->mu);
+    if (rc != 0) /* its handlers never block: this is not expected */
+        log_msg(LOG_WARNING, "metrics: the thread did not park in 1 s; forking anyway");
+}
+
+void metrics_resume(metrics_t *m)
+{
+    if (m == NULL)
+        return;
+    pthread_mutex_lock(&m->mu);
+    m->park_req = false;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+}
+
 static void *run(void *arg)
 {
     metrics_t *m = arg;
@@ -215,6 +287,12 @@ static void destroy(metrics_t *m)
         event_free(m->stop_ev);
     if (m->stop_fd >= 0)
         close(m->stop_fd);
+    if (m->park_ev)
+        event_free(m->park_ev);
+    if (m->park_fd >= 0)
+        close(m->park_fd);
+    pthread_cond_destroy(&m->cv);
+    pthread_mutex_destroy(&m->mu);
     if (m->base)
         event_base_free(m->base);
     free(m);
@@ -252,8 +330,11 @@ metrics_t *metrics_start(int fd, store_t *st, runtime_t *rt)
         close(fd);
         return NULL;
     }
-    *m = (metrics_t){.store = st, .rt = rt, .stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
-    if (m->stop_fd < 0) {
+    *m = (metrics_t){.store = st, .rt = rt, .stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
+                     .park_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    if (m->stop_fd < 0 || m->park_fd < 0) {
         log_msg(LOG_ERR, "metrics: eventfd: %s", strerror(errno));
         close(fd);
         destroy(m);
@@ -261,7 +342,9 @@ metrics_t *metrics_start(int fd, store_t *st, runtime_t *rt)
     }
     m->base = event_base_new();
     m->stop_ev = m->base ? event_new(m->base, m->stop_fd, EV_READ, on_stop, m) : NULL;
-    if (m->stop_ev == NULL || event_add(m->stop_ev, NULL) != 0 || setup_http(m, fd) != 0) {
+    m->park_ev = m->base ? event_new(m->base, m->park_fd, EV_READ | EV_PERSIST, on_park, m) : NULL;
+    if (m->stop_ev == NULL || event_add(m->stop_ev, NULL) != 0 || m->park_ev == NULL ||
+        event_add(m->park_ev, NULL) != 0 || setup_http(m, fd) != 0) {
         log_msg(LOG_ERR, "metrics: cannot set up the HTTP server (libevent)");
         if (m->http == NULL)
             close(fd);

@@ -29,6 +29,12 @@ typedef struct metrics metrics_t;
  * blocks every signal. NULL on failure (logged; fd is closed). */
 metrics_t *metrics_start(int fd, store_t *st, runtime_t *rt);
 
+/* Around fork (main thread): pause returns once the server thread waits
+ * holding no lock (or after 1 s, logged), resume lets it go on. NULL is a
+ * no-op. */
+void metrics_pause(metrics_t *m);
+void metrics_resume(metrics_t *m);
+
 /* Stops the thread, closes every connection and the socket. NULL is a no-op. */
 void metrics_stop(metrics_t *m);
 

@@ -398,6 +398,19 @@ START_TEST(other_paths_and_methods_refused)
         ck_assert_ptr_nonnull(strstr(r.head, "Allow: GET, HEAD"));
         free(r.body);
     }
+    /* HEAD: the status without a body (the reply has no Content-Length,
+     * so it ends when the server closes) */
+    int hfd = fk_socket_to("127.0.0.1", mport);
+    ck_assert_int_ge(hfd, 0);
+    http_send(hfd, "HEAD", "/health");
+    char head[2048];
+    size_t hn = 0;
+    for (ssize_t k; hn < sizeof(head) - 1 && (k = recv(hfd, head + hn, sizeof(head) - 1 - hn, 0)) > 0;)
+        hn += (size_t)k;
+    head[hn] = '\0';
+    close(hfd);
+    ck_assert_msg(!strncmp(head, "HTTP/1.1 200", 12), "HEAD /health: %s", head);
+    ck_assert_msg(hn >= 4 && !strcmp(head + hn - 4, "\r\n\r\n"), "HEAD answered a body: %s", head);
     r = http("GET", "/health?verbose=1");
     ck_assert_int_eq(r.status, 200);
     free(r.body);
