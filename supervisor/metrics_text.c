@@ -57,7 +57,8 @@ static void info_metric(prom_t *p, const char *name, const char *help, const cha
     emit(p, "%s{%s=\"%s\"} 1\n", name, label, value);
 }
 
-/* One series per worker of the field at offset off in stats_workers_t. */
+/* One series per worker of the uint64_t field at offset off in
+ * stats_workers_t; off SIZE_MAX: the alive flag (0 or 1). */
 static void per_worker(prom_t *p, const runtime_t *rt, const char *name, const char *type, const char *help,
                        size_t off)
 {
