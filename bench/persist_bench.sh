@@ -3,19 +3,23 @@
 # redis-server in the same run (make bench-persist):
 #   1. SET throughput, fickled --fsync always against redis-server
 #      --appendonly yes --appendfsync always, and everysec against everysec
-#      (redis-benchmark, 50 clients, pipeline 1 and 16, random keys);
+#      (redis-benchmark, 50 clients, pipeline 1 and 16, random keys: nearly
+#      all of them new, so nearly every SET is an insert), and the same
+#      with --fsync always over OVERWRITE_KEYS existing keys (every SET an
+#      overwrite: what an ordered index costs shows in the difference);
 #   2. restart with KEYS keys of 32-byte values: fickled warm attach (the
 #      region survived), fickled cold recovery (region gone: log replay),
 #      and redis-server loading its RDB; time from start until DBSIZE
 #      answers with every key.
 # Settings (environment): FICKLED, N=20000 (requests per fsync-always
-# run; everysec runs use 10x), KEYS=1000000.
+# run; everysec runs use 10x), KEYS=1000000, OVERWRITE_KEYS=100000.
 # Same caveat as server_bench.sh: client and servers share the machine.
 set -euo pipefail
 
 FICKLED=${FICKLED:-./supervisor/fickled}
 N=${N:-20000}
 KEYS=${KEYS:-1000000}
+OVERWRITE_KEYS=${OVERWRITE_KEYS:-100000}
 . "$(dirname "$0")/lib.sh"
 
 for prog in redis-server redis-benchmark redis-cli; do
@@ -55,12 +59,16 @@ stop() { # name: SIGTERM and wait (graceful)
   unset "pid[$1]"
 }
 
-set_rps() { # port pipeline requests
-  redis-benchmark -p "$1" -t set -n "$3" -c 50 -P "$2" -r 1000000 -d 32 --csv 2>/dev/null |
+set_rps() { # port pipeline requests [keyspace]
+  redis-benchmark -p "$1" -t set -n "$3" -c 50 -P "$2" -r "${4:-1000000}" -d 32 --csv 2>/dev/null |
     awk -F'","' '/SET/ {gsub(/"/, "", $2); print int($2)}'
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+# The keys redis-benchmark -r OVERWRITE_KEYS picks from (key:%012d).
+awk -v n="$OVERWRITE_KEYS" 'BEGIN { v = "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"; for (i = 0; i < n; i++) {
+  printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$32\r\n%s\r\n", i, v } }' >"$tmp/overwrite.resp"
 
 echo "== SET throughput with durability (redis-benchmark -c 50 -r 1000000 -d 32)"
 printf '%-10s %-3s %12s %12s %8s\n' fsync P fickle redis ratio
@@ -72,8 +80,17 @@ for mode in always everysec; do
     f=$(set_rps "${port[f-$mode]}" "$p" "$n"); r=$(set_rps "${port[r-$mode]}" "$p" "$n")
     printf '%-10s %-3s %12s %12s %8s\n' "$mode" "$p" "$f" "$r" "$(ratio "$f" "$r")"
   done
+  if [ "$mode" = always ]; then # the same over keys that all exist: overwrites only
+    for s in "f-$mode" "r-$mode"; do redis-cli -p "${port[$s]}" --pipe <"$tmp/overwrite.resp" >/dev/null; done
+    for p in 1 16; do
+      f=$(set_rps "${port[f-$mode]}" "$p" "$n" "$OVERWRITE_KEYS")
+      r=$(set_rps "${port[r-$mode]}" "$p" "$n" "$OVERWRITE_KEYS")
+      printf '%-10s %-3s %12s %12s %8s\n' "$mode/ow" "$p" "$f" "$r" "$(ratio "$f" "$r")"
+    done
+  fi
   stop "f-$mode"; stop "r-$mode"
 done
+echo "(always/ow: every SET overwrites one of $OVERWRITE_KEYS keys loaded first; the other rows insert new keys)"
 
 # KEYS SETs of 32-byte values in RESP, fed with redis-cli --pipe.
 load_file=$tmp/load.resp

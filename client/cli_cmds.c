@@ -515,6 +515,29 @@ static int c_auth(cli_t *cli, int argc, cli_arg_t *a)
     return CLI_OK;
 }
 
+/* save: "OK lsn=N" (the snapshot's start LSN); bgsave: redis-cli's text;
+ * lastsave: Unix seconds. */
+static int c_snapshot(cli_t *cli, int argc, cli_arg_t *a)
+{
+    (void)argc;
+    int rc = cli_connect(cli);
+    if (rc != CLI_OK)
+        return rc;
+    uint64_t lsn = 0;
+    int64_t when = 0;
+    bool save = is(&a[0], "save"), bg = is(&a[0], "bgsave");
+    rc = save ? fickle_save(cli->conn, &lsn) : bg ? fickle_bgsave(cli->conn) : fickle_lastsave(cli->conn, &when);
+    if (rc != FICKLE_OK)
+        return result(cli, rc);
+    if (save)
+        printf("OK lsn=%" PRIu64 "\n", lsn);
+    else if (bg)
+        puts("Background saving started");
+    else
+        printf("%" PRId64 "\n", when);
+    return CLI_OK;
+}
+
 static int c_quit(cli_t *cli, int argc, cli_arg_t *a)
 {
     cli->quit = true;
@@ -708,6 +731,9 @@ static const command_t commands[] = {
     {"stats", 0, 1, c_stats, "stats [section]"},
     {"ping", 0, 1, c_ping, "ping [message]"},
     {"auth", 1, 2, c_auth, "auth [user] password"},
+    {"save", 0, 0, c_snapshot, "save   (waits for a snapshot; raise -t for big data sets)"},
+    {"bgsave", 0, 0, c_snapshot, "bgsave"},
+    {"lastsave", 0, 0, c_snapshot, "lastsave"},
     {"txn", 0, -1, c_txn, "txn [compare ...] [then op ...] [else op ...]   (compare: version|value KEY =|!=|<|> ARG, "
                           "exists|missing KEY; op: get KEY, set KEY VALUE [pxat ms|keepttl], del KEY, range MIN MAX [rev] [limit n])"},
     {"quit", 0, 0, c_quit, "quit"},

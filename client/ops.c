@@ -240,6 +240,48 @@ int fickle_stats(fickle_t *c, const char *section, char **text, size_t *len)
     return rc;
 }
 
+int fickle_save(fickle_t *c, uint64_t *lsn)
+{
+    fickle_reply_t r;
+    int rc = begin(c);
+    if (rc == FICKLE_OK)
+        rc = fickle_queue_save(c, NULL);
+    rc = run(c, rc, &r);
+    if (rc == FICKLE_OK && lsn)
+        *lsn = r.version;
+    fickle_reply_free(&r);
+    return rc;
+}
+
+int fickle_bgsave(fickle_t *c)
+{
+    fickle_reply_t r;
+    int rc = begin(c);
+    if (rc == FICKLE_OK)
+        rc = fickle_queue_bgsave(c, NULL);
+    rc = run(c, rc, &r);
+    fickle_reply_free(&r);
+    return rc;
+}
+
+int fickle_lastsave(fickle_t *c, int64_t *unix_s)
+{
+    static const char field[] = "\nrdb_last_save_time:";
+    char *text = NULL;
+    int rc = fickle_stats(c, "persistence", &text, NULL);
+    if (rc != FICKLE_OK)
+        return rc;
+    const char *p = strstr(text, field);
+    char *end = NULL;
+    long long v = p ? strtoll(p + sizeof(field) - 1, &end, 10) : 0;
+    if (p == NULL || end == p + sizeof(field) - 1 || (*end != '\r' && *end != '\n'))
+        rc = fickle__fail(c, FICKLE_ERR_PROTOCOL, "LASTSAVE: STATS persistence has no rdb_last_save_time");
+    else if (unix_s)
+        *unix_s = (int64_t)v;
+    free(text);
+    return rc;
+}
+
 int fickle_quit(fickle_t *c)
 {
     fickle_reply_t r;

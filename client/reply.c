@@ -146,6 +146,8 @@ static size_t extras_min(uint8_t opcode)
         return FICKLE_EXT_R_COUNT;
     case FICKLE_OP_TXN:
         return FICKLE_EXT_R_TXN;
+    case FICKLE_OP_SAVE:
+        return FICKLE_EXT_R_SAVE;
     default:
         return 0;
     }
@@ -164,6 +166,7 @@ static int decode_ok(fickle_t *c, const fickle_pend_t *p, const uint8_t *ext, fi
     case FICKLE_OP_SET:
     case FICKLE_OP_CAS:
     case FICKLE_OP_MSET:
+    case FICKLE_OP_SAVE:
         r->version = fickle_get_le64(ext);
         break;
     case FICKLE_OP_INCR:

@@ -216,6 +216,16 @@ int fickle_queue_quit(fickle_t *c, uint64_t *opaque)
     return queue(c, FICKLE_OP_QUIT, 0, NULL, 0, NULL, 0, NULL, 0, opaque);
 }
 
+int fickle_queue_save(fickle_t *c, uint64_t *opaque)
+{
+    return queue(c, FICKLE_OP_SAVE, 0, NULL, 0, NULL, 0, NULL, 0, opaque);
+}
+
+int fickle_queue_bgsave(fickle_t *c, uint64_t *opaque)
+{
+    return queue(c, FICKLE_OP_BGSAVE, 0, NULL, 0, NULL, 0, NULL, 0, opaque);
+}
+
 /* ---- multi-key requests ------------------------------------------------------------ */
 
 static size_t len_of(const void *const *p, const size_t *lens, size_t i)

@@ -33,6 +33,7 @@ void runtime_settings_write(runtime_t *rt, const runtime_settings_t *s)
     d->timeout_s = s->timeout_s;
     d->max_output = s->max_output;
     d->protected_mode = s->protected_mode;
+    d->log_level = s->log_level;
     memcpy(d->requirepass, s->requirepass, sizeof(d->requirepass));
     d->requirepass[sizeof(d->requirepass) - 1] = '\0';
     atomic_store_explicit(&d->gen, gen + 2, memory_order_release);
@@ -52,6 +53,7 @@ bool runtime_settings_read(runtime_t *rt, uint32_t *gen, runtime_settings_t *out
         copy.timeout_s = d->timeout_s;
         copy.max_output = d->max_output;
         copy.protected_mode = d->protected_mode;
+        copy.log_level = d->log_level;
         memcpy(copy.requirepass, d->requirepass, sizeof(copy.requirepass));
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&d->gen, memory_order_relaxed) != g)

@@ -28,6 +28,11 @@ typedef struct {
     _Atomic int32_t pid;              /* 0 while no process runs (the supervisor clears it) */
     _Atomic uint32_t durable_waiting; /* connections parked for durability (fsync always) */
     _Atomic uint64_t restarts;        /* times the supervisor respawned this worker */
+    /* Transactions (RESP EXEC, native TXN); INFO's stats section. */
+    _Atomic uint64_t txn_exec;           /* ran and committed (either TXN branch) */
+    _Atomic uint64_t txn_aborted_watch;  /* EXEC answered nil: a WATCHed key changed */
+    _Atomic uint64_t txn_aborted_error;  /* EXECABORT, or refused with nothing applied */
+    _Atomic uint64_t txn_failed_compare; /* native TXN whose compares failed: else branch */
 } worker_stats_t;
 
 /* The persister's counters and its sleep flag (written by it only). */
@@ -80,6 +85,7 @@ typedef struct {
     uint32_t timeout_s;  /* idle seconds, 0 = never */
     uint64_t max_output; /* bytes queued for one client */
     uint32_t protected_mode; /* no password: serve loopback peers only */
+    int32_t log_level;       /* syslog's LOG_*; workers apply it (0: leave theirs) */
     char requirepass[256];
 } runtime_settings_t;
 

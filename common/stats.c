@@ -28,6 +28,10 @@ static void add_worker(const worker_stats_t *w, stats_workers_t *out)
     out->net_in += LOAD(&w->net_in);
     out->net_out += LOAD(&w->net_out);
     out->restarts += LOAD(&w->restarts);
+    out->txn_exec += LOAD(&w->txn_exec);
+    out->txn_aborted_watch += LOAD(&w->txn_aborted_watch);
+    out->txn_aborted_error += LOAD(&w->txn_aborted_error);
+    out->txn_failed_compare += LOAD(&w->txn_failed_compare);
     out->alive += LOAD(&w->pid) > 0;
 }
 

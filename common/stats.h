@@ -21,6 +21,7 @@ uint64_t stats_wall_ms(void);
 typedef struct {
     uint64_t connections_total, connections_current, commands, rejected, closed_limits, net_in, net_out;
     uint64_t restarts;
+    uint64_t txn_exec, txn_aborted_watch, txn_aborted_error, txn_failed_compare; /* transactions */
     unsigned alive; /* workers with a process running */
 } stats_workers_t;
 

@@ -91,6 +91,9 @@ typedef struct {
     /* Writes the error reply for a request that did not parse; r->fatal
      * means the connection closes after it. */
     void (*reject)(conn_t *c, const cmd_t *cmd, const cmd_parse_t *r, struct evbuffer *out);
+    /* Optional: the key of the whole request at the start of buf and the
+     * request's length, or 0 (see resp_peek_key); used only to prefetch. */
+    size_t (*peek_key)(const char *buf, size_t len, const char **key, size_t *klen);
 } conn_pump_t;
 
 /* Runs the loop; *want is the protocol state's "bytes needed" hint. */
@@ -109,6 +112,11 @@ void conn_count_limit_close(conn_t *c);
  * OK for one whose fsync did not happen (a failing disk, a persister that
  * cannot start). A SAVE's wait has no such bound (as Redis's SAVE). */
 #define CONN_DURABLE_TIMEOUT_MS 30000
+
+/* How many pipelined requests conn_pump prefetches ahead: enough to cover
+ * a typical pipeline, few enough that the lines are still in cache when
+ * their requests run. */
+#define CONN_PREFETCH_DEPTH 16
 
 /* Worker: releases every parked connection whose wait is over: the durable
  * LSN covers its writes and, after a SAVE, the persister answered it; and

@@ -36,6 +36,21 @@ void exec_count_command(conn_t *c)
     atomic_fetch_add_explicit(&c->w->stats->commands, 1, memory_order_relaxed);
 }
 
+void exec_count_txn(conn_t *c, exec_txn_end_t how)
+{
+    worker_stats_t *w = c->w->stats;
+    switch (how) {
+    case EXEC_TXN_RAN:
+    case EXEC_TXN_RAN_ELSE:
+        atomic_fetch_add_explicit(&w->txn_exec, 1, memory_order_relaxed);
+        if (how == EXEC_TXN_RAN_ELSE)
+            atomic_fetch_add_explicit(&w->txn_failed_compare, 1, memory_order_relaxed);
+        break;
+    case EXEC_TXN_ABORTED_WATCH: atomic_fetch_add_explicit(&w->txn_aborted_watch, 1, memory_order_relaxed); break;
+    default: atomic_fetch_add_explicit(&w->txn_aborted_error, 1, memory_order_relaxed); break;
+    }
+}
+
 /* Compares without an early exit, so the time taken does not tell an
  * attacker how many leading bytes were right. */
 static bool equal_ct(const char *a, size_t alen, const char *b, size_t blen)

@@ -93,4 +93,10 @@ int64_t exec_lastsave(conn_t *c);
 /* Counts a command executed by c's worker. */
 void exec_count_command(conn_t *c);
 
+/* How a transaction (RESP EXEC, native TXN) ended, for INFO's txn_*
+ * counters: it ran (a TXN whose compares failed ran its else branch), or
+ * nothing of it was applied because a WATCHed key changed or an error. */
+typedef enum { EXEC_TXN_RAN, EXEC_TXN_RAN_ELSE, EXEC_TXN_ABORTED_WATCH, EXEC_TXN_ABORTED_ERROR } exec_txn_end_t;
+void exec_count_txn(conn_t *c, exec_txn_end_t how);
+
 #endif

@@ -69,13 +69,16 @@ static int info_stats(conn_t *c, struct evbuffer *out)
                                "rejected_connections:%llu\r\nclients_closed_for_limits:%llu\r\n"
                                "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
                                "last_lsn:%llu\r\nworker_reads:%llu\r\nworker_read_retries:%llu\r\n"
-                               "worker_read_fallbacks:%llu\r\nexpired_keys:%llu\r\n\r\n",
+                               "worker_read_fallbacks:%llu\r\nexpired_keys:%llu\r\ntxn_exec:%llu\r\n"
+                               "txn_aborted_watch:%llu\r\ntxn_aborted_error:%llu\r\ntxn_failed_compare:%llu\r\n\r\n",
                                (unsigned long long)w.connections_total, (unsigned long long)w.commands,
                                (unsigned long long)w.rejected, (unsigned long long)w.closed_limits,
                                (unsigned long long)w.net_in, (unsigned long long)w.net_out,
                                (unsigned long long)store_last_lsn(exec_store(c)), (unsigned long long)r.reads,
                                (unsigned long long)r.retries, (unsigned long long)r.fallbacks,
-                               (unsigned long long)e.expired_keys);
+                               (unsigned long long)e.expired_keys, (unsigned long long)w.txn_exec,
+                               (unsigned long long)w.txn_aborted_watch, (unsigned long long)w.txn_aborted_error,
+                               (unsigned long long)w.txn_failed_compare);
 }
 
 /* Snapshots (Redis's rdb_* names where they mean the same) and how the

@@ -281,7 +281,7 @@ static void native_pump_reject(conn_t *c, const cmd_t *cmd, const cmd_parse_t *r
     native_reply_status(out, cmd->opcode, cmd->opaque, r->code, r->msg);
 }
 
-static const conn_pump_t native_pump = {native_pump_parse, native_exec, native_pump_reject};
+static const conn_pump_t native_pump = {native_pump_parse, native_exec, native_pump_reject, native_peek_key};
 
 static proto_result_t native_process(conn_t *c, struct evbuffer *in, struct evbuffer *out)
 {

@@ -421,3 +421,17 @@ int native_row_next(const void *value, size_t vlen, size_t *pos, native_row_t *r
     *pos = at + klen + len;
     return 1;
 }
+
+size_t native_peek_key(const char *buf, size_t len, const char **key, size_t *klen)
+{
+    if (len < FICKLE_HEADER_SIZE || (uint8_t)buf[FICKLE_OFF_MAGIC] != FICKLE_MAGIC_REQUEST)
+        return 0;
+    fickle_header_t h;
+    fickle_header_decode((const uint8_t *)buf, &h);
+    uint64_t size = fickle_frame_size(&h);
+    if (size > len)
+        return 0;
+    *key = h.key_len ? buf + FICKLE_HEADER_SIZE + h.extras_len : NULL;
+    *klen = h.key_len;
+    return (size_t)size;
+}

@@ -57,6 +57,12 @@ void native_parser_free(native_parser_t *p);
  *   discarded by later calls as it arrives); reply and go on. */
 cmd_parse_t native_parse(native_parser_t *p, const char *buf, size_t len, cmd_t *cmd);
 
+/* A hint for prefetching, not a parse (see resp_peek_key): if buf starts
+ * with a whole request frame, sets [*key, *klen) to its key (*key NULL if
+ * the key field is empty) and returns the frame's length; else 0. Never
+ * reads past buf + len. */
+size_t native_peek_key(const char *buf, size_t len, const char **key, size_t *klen);
+
 /* ---- frames and rows, for clients and tests ---------------------------------- */
 
 typedef struct {

@@ -188,8 +188,10 @@ int native_txn_run(conn_t *c, const cmd_t *cmd, native_txn_t *t, struct evbuffer
 {
     const cmd_arg_t *body = &cmd->argv[1];
     uint16_t code = native_txn_parse(t, body->ptr, body->len);
-    if (code != FICKLE_STATUS_OK)
+    if (code != FICKLE_STATUS_OK) {
+        exec_count_txn(c, EXEC_TXN_ABORTED_ERROR);
         return native_reply_status(out, cmd->opcode, cmd->opaque, code, t->err);
+    }
     struct evbuffer *results = evbuffer_new();
     if (results == NULL)
         return -1;
@@ -197,6 +199,7 @@ int native_txn_run(conn_t *c, const cmd_t *cmd, native_txn_t *t, struct evbuffer
     txn_ctx_t x = {exec_store(c), &exec_scratch(c)->val, &exec_scratch(c)->rows, results, &o};
     store_err_t err = run_locked(&x, t);
     int rc;
+    exec_count_txn(c, err != STORE_OK ? EXEC_TXN_ABORTED_ERROR : o.succeeded ? EXEC_TXN_RAN : EXEC_TXN_RAN_ELSE);
     if (err == STORE_OK)
         rc = native_txn_reply(out, cmd->opaque, o.succeeded ? FICKLE_TXN_SUCCEEDED : 0, o.count, o.revision, results);
     else

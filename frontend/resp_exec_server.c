@@ -14,6 +14,7 @@
 
 #include "frontend/resp_exec.h"
 #include "frontend/resp_reply.h"
+#include "common/log.h"
 #include "frontend/worker.h"
 
 static const char WRONGPASS[] = "WRONGPASS invalid username-password pair or user is disabled.";
@@ -186,11 +187,24 @@ static int do_info(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
     return rc;
 }
 
-/* CONFIG GET: the parameters clients and tools probe, read-only. */
+/* Redis's name of a log level (fickle's --log-level takes the same). */
+static const char *log_level_name(int level)
+{
+    switch (level) {
+    case LOG_DEBUG: return "debug";
+    case LOG_INFO: return "verbose";
+    case LOG_NOTICE: return "notice";
+    default: return "warning";
+    }
+}
+
+/* CONFIG GET: the parameters clients and tools probe, read-only; those
+ * SIGHUP reloads are this worker's current values. requirepass is left
+ * out on purpose: a secret is not echoed. */
 static int do_config_get(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
 {
     const runtime_t *rt = c->w->conf->runtime;
-    char maxmem[24], maxclients[24], timeout[24], port[24], maxbulk[24];
+    char maxmem[24], maxclients[24], timeout[24], port[24], maxbulk[24], maxout[24];
     store_stats_t s;
     uint64_t region = store_stats(exec_store(c), &s) == STORE_OK ? s.region_size : 0;
     snprintf(maxmem, sizeof(maxmem), "%llu", (unsigned long long)region);
@@ -198,11 +212,15 @@ static int do_config_get(conn_t *c, const cmd_t *cmd, struct evbuffer *out)
     snprintf(timeout, sizeof(timeout), "%u", c->w->settings.timeout_s);
     snprintf(port, sizeof(port), "%u", rt->resp_port);
     snprintf(maxbulk, sizeof(maxbulk), "%llu", (unsigned long long)store_max_value(exec_store(c)));
+    snprintf(maxout, sizeof(maxout), "%llu", (unsigned long long)c->w->settings.max_output);
     const char *params[][2] = {
         {"maxmemory", maxmem},       {"maxmemory-policy", "noeviction"}, {"maxclients", maxclients},
         {"timeout", timeout},        {"port", port},                    {"databases", "1"},
         {"save", ""},                {"appendonly", "no"},              {"appendfsync", rt->fsync},
         {"proto-max-bulk-len", maxbulk},
+        {"protected-mode", c->w->settings.protected_mode ? "yes" : "no"},
+        {"loglevel", log_level_name(log_get_level())},
+        {"max-output", maxout},
     };
     size_t n = sizeof(params) / sizeof(params[0]);
     bool hit[sizeof(params) / sizeof(params[0])] = {false};

@@ -11,6 +11,7 @@
 #include "frontend/resp_exec.h"
 #include "frontend/resp_multi.h"
 #include "frontend/resp_reply.h"
+#include "frontend/worker.h"
 
 /* One queued command with its own copy of the operands (the input buffer
  * they pointed into is drained after queuing), or an error Redis would
@@ -220,6 +221,10 @@ static int reply_not_applied(struct evbuffer *out, store_err_t err, const char *
     case STORE_TXN_TOO_BIG:
         return resp_reply_errorf(out, "ERR transaction too large for one atomic change (%s); nothing was applied",
                                  detail);
+    case STORE_TOO_BIG:
+        return resp_reply_errorf(out, "ERR EXEC reply too large: %s; nothing was applied (queue fewer commands, or "
+                                      "read with LIMIT/SCAN)",
+                                 detail);
     case STORE_BUSY:
         return resp_reply_errorf(out, "BUSY the change log is full: the persister is behind or down; nothing was "
                                       "applied, retry later (%s)",
@@ -234,22 +239,32 @@ static int reply_not_applied(struct evbuffer *out, store_err_t err, const char *
 
 /* Runs the queue into body inside the caller's critical section. Returns
  * 0, -1 if a reply could not be built (the caller aborts), or 1 if the
- * store failed a change (*err, detail): the caller aborts. */
+ * store failed a change or the replies outgrew --max-output (*err,
+ * detail): the caller aborts. The check after each command keeps body
+ * under --max-output plus one command's reply (a RANGE's is itself
+ * bounded by --max-output, a GET's by the value size). */
 static int run_queue(conn_t *c, resp_state_t *s, struct evbuffer *body, store_err_t *err, char *detail, size_t dlen)
 {
     store_t *st = exec_store(c);
     resp_txn_t *t = &s->txn;
+    uint64_t limit = c->w->settings.max_output;
     for (size_t i = 0; i < t->nqueue; i++) {
         const resp_txn_entry_t *e = t->queue[i];
         if (e->error) {
             if (resp_reply_error(body, e->error) != 0)
                 return -1;
-            continue;
+        } else {
+            if (resp_exec(c, s, &e->cmd, body) != PROTO_CONTINUE)
+                return -1;
+            if ((*err = store_write_error(st)) != STORE_OK) {
+                snprintf(detail, dlen, "%s", store_error_detail());
+                return 1;
+            }
         }
-        if (resp_exec(c, s, &e->cmd, body) != PROTO_CONTINUE)
-            return -1;
-        if ((*err = store_write_error(st)) != STORE_OK) {
-            snprintf(detail, dlen, "%s", store_error_detail());
+        if (limit && evbuffer_get_length(body) > limit) {
+            *err = STORE_TOO_BIG;
+            snprintf(detail, dlen, "the replies of its first %zu of %zu commands pass --max-output (%llu bytes)", i + 1,
+                     t->nqueue, (unsigned long long)limit);
             return 1;
         }
     }
@@ -277,12 +292,14 @@ static int do_exec(conn_t *c, resp_state_t *s, struct evbuffer *out)
     store_t *st = exec_store(c);
     struct evbuffer *body = NULL;
     store_err_t err;
+    exec_txn_end_t end = EXEC_TXN_ABORTED_ERROR;
     if (t->dirty) {
         rc = resp_reply_error(out, EXECABORT);
     } else if ((err = store_write_lock(st)) != STORE_OK) {
         rc = resp_reply_ops_error(out, st, ops_from_store(err));
     } else if (watched_changed(st, t)) {
         store_write_abort(st);
+        end = EXEC_TXN_ABORTED_WATCH;
         rc = resp_reply_null_array(out);
     } else if ((body = evbuffer_new()) == NULL) {
         store_write_abort(st);
@@ -295,6 +312,7 @@ static int do_exec(conn_t *c, resp_state_t *s, struct evbuffer *out)
             rc = run < 0 ? -1 : reply_not_applied(out, err, detail);
         } else {
             store_write_unlock(st);
+            end = EXEC_TXN_RAN;
             if (queue_writes(t))
                 c->wrote = true; /* --fsync always: the reply waits for the record's fsync */
             rc = resp_reply_array(out, t->nqueue);
@@ -302,6 +320,7 @@ static int do_exec(conn_t *c, resp_state_t *s, struct evbuffer *out)
                 rc = evbuffer_add_buffer(out, body);
         }
     }
+    exec_count_txn(c, end);
     if (body)
         evbuffer_free(body);
     queue_clear(t);

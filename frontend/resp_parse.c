@@ -426,3 +426,42 @@ cmd_parse_t resp_parse(resp_parser_t *p, const char *buf, size_t len, cmd_t *cmd
     d.consumed = r.consumed;
     return d;
 }
+
+/* "<prefix><decimal>\r\n" at buf[*at]; the number, or -1. */
+static long long peek_header(const char *buf, size_t len, size_t *at, char prefix)
+{
+    size_t i = *at;
+    if (i >= len || buf[i] != prefix)
+        return -1;
+    long long n = 0;
+    for (i++; i < len && buf[i] >= '0' && buf[i] <= '9'; i++) {
+        if (n > (1ll << 40))
+            return -1;
+        n = n * 10 + (buf[i] - '0');
+    }
+    if (i == *at + 1 || len - i < 2 || buf[i] != '\r' || buf[i + 1] != '\n')
+        return -1;
+    *at = i + 2;
+    return n;
+}
+
+size_t resp_peek_key(const char *buf, size_t len, const char **arg, size_t *alen)
+{
+    size_t at = 0;
+    long long argc = peek_header(buf, len, &at, '*');
+    if (argc < 1 || argc > RESP_PEEK_MAX_ARGS)
+        return 0;
+    *arg = NULL;
+    *alen = 0;
+    for (long long i = 0; i < argc; i++) {
+        long long n = peek_header(buf, len, &at, '$');
+        if (n < 0 || (unsigned long long)n + 2 > len - at || buf[at + n] != '\r' || buf[at + n + 1] != '\n')
+            return 0;
+        if (i == 1) {
+            *arg = buf + at;
+            *alen = (size_t)n;
+        }
+        at += (size_t)n + 2;
+    }
+    return at;
+}

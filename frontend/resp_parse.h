@@ -101,6 +101,15 @@ void resp_parser_free(resp_parser_t *p);
  *   command (unknown command, wrong arity, bad option); reply and go on. */
 cmd_parse_t resp_parse(resp_parser_t *p, const char *buf, size_t len, cmd_t *cmd);
 
+/* A hint for prefetching, not a parse: if buf starts with a whole multibulk
+ * request of at most RESP_PEEK_MAX_ARGS arguments, sets [*arg, *alen) to
+ * its second argument (the key, for the commands that have one; *arg NULL
+ * if it has only a name) and returns the request's length; else returns 0
+ * (an inline request, a partial one, or bytes that do not frame). Never
+ * reads past buf + len. */
+#define RESP_PEEK_MAX_ARGS 64
+size_t resp_peek_key(const char *buf, size_t len, const char **arg, size_t *alen);
+
 /* The framing half of resp_parse: on OK, *words and *nwords are the
  * request's arguments (nwords >= 1), valid as for resp_parse. */
 cmd_parse_t resp_frame(resp_parser_t *p, const char *buf, size_t len, cmd_arg_t **words, size_t *nwords);

@@ -67,7 +67,7 @@ static void resp_pump_reject(conn_t *c, const cmd_t *cmd, const cmd_parse_t *r, 
         resp_reply_error(out, r->msg);
 }
 
-static const conn_pump_t resp_pump = {resp_pump_parse, resp_pump_run, resp_pump_reject};
+static const conn_pump_t resp_pump = {resp_pump_parse, resp_pump_run, resp_pump_reject, resp_peek_key};
 
 static proto_result_t resp_process(conn_t *c, struct evbuffer *in, struct evbuffer *out)
 {

@@ -30,7 +30,10 @@ uint64_t worker_now_ms(void)
 
 void worker_refresh_settings(worker_t *w)
 {
-    runtime_settings_read(w->conf->runtime, &w->settings_gen, &w->settings);
+    /* log-level reloads on SIGHUP too: the supervisor's own call does not
+     * reach the workers' copies of the log state. */
+    if (runtime_settings_read(w->conf->runtime, &w->settings_gen, &w->settings) && w->settings.log_level > 0)
+        log_set_level(w->settings.log_level);
 }
 
 static void describe_peer(const struct sockaddr *sa, char *buf, size_t len)

@@ -128,6 +128,16 @@ typedef struct {
  * expired. Never takes the writer mutex unless optimistic reads keep failing. */
 store_err_t store_get(store_t *st, const void *key, size_t klen, store_buf_t *val, store_meta_t *meta);
 
+/* Prefetch hints for a batch of pipelined requests: the caller is about to
+ * look these keys up and wants the memory misses of the lookups to overlap
+ * instead of being paid one after the other. Stage 1 hashes the key and
+ * prefetches its hash bucket, returning the hash; stage 2, called once the
+ * buckets of the batch are on their way, reads the bucket (racily: the
+ * value is only a hint, and nothing is dereferenced) and prefetches the
+ * chain's first item. Neither takes a lock, fails or changes anything. */
+uint32_t store_prefetch_bucket(const store_t *st, const void *key, size_t klen);
+void store_prefetch_item(const store_t *st, uint32_t hash);
+
 /* Point reads of n keys in ONE consistent view (MGET): one optimistic
  * pass that validated, or a pass under the mutex. The values are packed
  * in vals (replaced); rows[i] says where key i's value is, or that it is

@@ -306,14 +306,22 @@ static store_err_t put_locked(store_t *st, const void *key, size_t klen, const v
     p.version = opt->version ? opt->version : section_lsn(st);
     uint64_t mark = journal_mark(st);
     size_t pmark = st->npending;
+    /* Replacing an expired item removes it as the sweep would: it counts
+     * in expired_keys, as Redis counts a lazy removal (not when replaying:
+     * the log does not carry the counter). Its journal entry is kept free. */
+    bool lazy_expire = found && !live && !opt->version;
+    st->journal_reserved += lazy_expire;
     if (!found)
         err = put_insert(st, &p, appending ? append : NULL);
     else if (can_inplace(st, &ov, &p))
         err = put_inplace(st, &p, &ov);
     else
         err = put_replace(st, &p, &ov, link);
+    st->journal_reserved -= lazy_expire;
     if (err == STORE_OK)
         expire_account_locked(st, found ? ov.expiry : 0, p.expiry);
+    if (err == STORE_OK && lazy_expire)
+        jset64(st, &st->hdr->expired_keys, st->hdr->expired_keys + 1);
     if ((err = finish_op(st, err, mark, pmark, p.version)) != STORE_OK)
         return err;
     if (!opt->version)

@@ -225,7 +225,8 @@ void supervisor_publish_settings(supervisor_t *sv)
     runtime_settings_t s = {.maxclients = sv->cfg.maxclients,
                             .timeout_s = sv->cfg.timeout_s,
                             .max_output = sv->cfg.max_output,
-                            .protected_mode = sv->cfg.protected_mode};
+                            .protected_mode = sv->cfg.protected_mode,
+                            .log_level = sv->cfg.log_level};
     snprintf(s.requirepass, sizeof(s.requirepass), "%s", sv->cfg.requirepass);
     runtime_settings_write(sv->rt, &s);
 }

@@ -107,6 +107,14 @@ static void render_traffic(prom_t *p, const runtime_t *rt)
                "clients closed for an input/output limit or a protocol error", W(closed_limits));
     per_worker(p, rt, "fickle_net_input_bytes_total", "counter", "bytes read from clients", W(net_in));
     per_worker(p, rt, "fickle_net_output_bytes_total", "counter", "bytes written to clients", W(net_out));
+    per_worker(p, rt, "fickle_txn_exec_total", "counter", "transactions run and committed (EXEC, TXN)",
+               W(txn_exec));
+    per_worker(p, rt, "fickle_txn_aborted_watch_total", "counter", "EXECs aborted because a WATCHed key changed",
+               W(txn_aborted_watch));
+    per_worker(p, rt, "fickle_txn_aborted_error_total", "counter",
+               "transactions refused with nothing applied (EXECABORT and the like)", W(txn_aborted_error));
+    per_worker(p, rt, "fickle_txn_failed_compare_total", "counter",
+               "native TXNs whose compares failed (else branch ran)", W(txn_failed_compare));
 }
 
 static void render_data(prom_t *p, store_t *st)

@@ -5,10 +5,13 @@
 #include "config.h"
 
 #include <check.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fickle/client.h"
 #include "tests/harness.h"
@@ -103,6 +106,51 @@ START_TEST(library_pipeline)
 }
 END_TEST
 
+/* True if the data dir holds snapshot-<lsn in 20 digits>.snap. */
+static bool snapshot_file(uint64_t lsn)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/data/snapshot-%020" PRIu64 ".snap", srv.dir, lsn);
+    return access(path, F_OK) == 0;
+}
+
+/* SAVE writes a snapshot file named by the LSN it returns and moves the
+ * snapshot counters; BGSAVE asks for one and LASTSAVE (from STATS) sees
+ * it finish; a BGSAVE while one is asked for is BUSY. */
+START_TEST(library_snapshots)
+{
+    int64_t before = -1, after = -1;
+    ck_assert_int_eq(fickle_lastsave(fc, &before), FICKLE_OK);
+    ck_assert_int_ge(before, 0);
+    uint64_t v, lsn = 0;
+    ck_assert_int_eq(fickle_set(fc, "snap", 4, "1", 1, 0, 0, &v), FICKLE_OK);
+    long saves = fk_info_field(&srv, "persistence", "rdb_saves");
+    ck_assert_int_eq(fickle_save(fc, &lsn), FICKLE_OK);
+    ck_assert_uint_ge(lsn, v); /* the write before SAVE is in it */
+    ck_assert_msg(snapshot_file(lsn), "no snapshot file for LSN %" PRIu64, lsn);
+    ck_assert_int_eq(fk_info_field(&srv, "persistence", "rdb_saves"), saves + 1);
+    ck_assert_int_eq(fk_info_field(&srv, "persistence", "snapshot_last_lsn"), (long)lsn);
+    ck_assert_int_eq(fickle_lastsave(fc, &after), FICKLE_OK);
+    ck_assert_int_ge(after, before);
+    ck_assert_int_le(llabs(after - (int64_t)time(NULL)), 2);
+    /* BGSAVE: a second one right after is BUSY until the first is done. */
+    ck_assert_int_eq(fickle_set(fc, "snap", 4, "2", 1, 0, 0, &v), FICKLE_OK);
+    ck_assert_int_eq(fickle_bgsave(fc), FICKLE_OK);
+    int rc = fickle_bgsave(fc);
+    ck_assert_msg(rc == FICKLE_STATUS_BUSY || rc == FICKLE_OK, "BGSAVE: %d %s", rc, fickle_errstr(fc));
+    for (int i = 0; i < 500 && fk_info_field(&srv, "persistence", "rdb_saves") < saves + 2; i++)
+        usleep(10000);
+    ck_assert_int_ge(fk_info_field(&srv, "persistence", "rdb_saves"), saves + 2);
+    long last = fk_info_field(&srv, "persistence", "snapshot_last_lsn");
+    ck_assert_int_ge(last, (long)v);
+    ck_assert(snapshot_file((uint64_t)last));
+    ck_assert_int_eq(fickle_lastsave(fc, &after), FICKLE_OK);
+    ck_assert_int_ge(after, before);
+    /* The handle is still in step. */
+    ck_assert_int_eq(fickle_ping(fc, "x", 1), FICKLE_OK);
+}
+END_TEST
+
 static int cli(const char *args, char *out, size_t outlen)
 {
     char cmd[512];
@@ -124,6 +172,15 @@ START_TEST(cli_against_server)
     ck_assert_int_eq(cli("set foo x nx", out, sizeof(out)), 1); /* EXISTS: a server error reply */
     ck_assert_int_eq(cli("count - +", out, sizeof(out)), 0);
     ck_assert_msg(strstr(out, "1"), "%s", out);
+    /* save / bgsave / lastsave */
+    ck_assert_int_eq(cli("save", out, sizeof(out)), 0);
+    unsigned long long lsn = 0;
+    ck_assert_msg(sscanf(out, "OK lsn=%llu", &lsn) == 1 && snapshot_file(lsn), "%s", out);
+    ck_assert_int_eq(cli("lastsave", out, sizeof(out)), 0);
+    ck_assert_msg(llabs(atoll(out) - (long long)time(NULL)) <= 2, "%s", out);
+    ck_assert_int_eq(cli("bgsave", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "Background saving started\n");
+    ck_assert_int_eq(cli("save extra", out, sizeof(out)), 2);
 }
 END_TEST
 
@@ -135,6 +192,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, library_round_trips);
     tcase_add_test(tc, library_pipeline);
+    tcase_add_test(tc, library_snapshots);
     tcase_add_test(tc, cli_against_server);
     suite_add_tcase(s, tc);
     return s;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/harness.h"
 #include "tests/resp_check.h"
@@ -167,6 +168,41 @@ START_TEST(info_counts_expires)
 }
 END_TEST
 
+/* expired_keys counts a key a write replaced after it expired, before the
+ * sweep removed it (as Redis counts a lazy removal), exactly once. Inside
+ * MULTI no sweep can come between the two writes; outside, the sweep may
+ * remove the key first, and then it counts instead. */
+START_TEST(expired_keys_counts_replaced_keys)
+{
+    fk_expect_status(rc.fk, "FLUSHALL", "OK"); /* no key of another test expires meanwhile */
+    long before = fk_info_field_on(rc.fk, "stats", "expired_keys");
+    ck_assert_int_ge(before, 0);
+    fk_expect_status(rc.fk, "MULTI", "OK");
+    fk_expect_status(rc.fk, "SET lz:1 old PXAT 1", "QUEUED"); /* stored already expired */
+    fk_expect_status(rc.fk, "SET lz:1 new", "QUEUED");
+    fk_expect_status(rc.fk, "SET lz:2 5 PXAT 1", "QUEUED");
+    fk_expect_status(rc.fk, "INCR lz:2", "QUEUED");
+    fk_expect_status(rc.fk, "SET lz:3 5 PXAT 1", "QUEUED");
+    fk_expect_status(rc.fk, "SET lz:3 x XX", "QUEUED"); /* refused: nothing replaced */
+    fk_expect_status(rc.fk, "SET lz:3 y", "QUEUED");
+    rv_t *r = fk_cmd(rc.fk, "EXEC");
+    ck_assert(r && r->type == RV_ARRAY && r->n == 7);
+    ck_assert(r->elems[3].type == RV_INT && r->elems[3].i == 1);
+    ck_assert(r->elems[5].type == RV_NIL);
+    rv_free(r);
+    ck_assert_int_eq(fk_info_field_on(rc.fk, "stats", "expired_keys") - before, 3);
+    fk_expect_bulk(rc.fk, "GET lz:1", "new");
+    fk_expect_bulk(rc.fk, "GET lz:3", "y");
+    fk_expect_int(rc.fk, "DEL lz:1 lz:2 lz:3", 3);
+    /* lz:4 is replaced or swept, whichever comes first: it counts once. */
+    fk_expect_status(rc.fk, "SET lz:4 old PX 1", "OK");
+    usleep(5000);
+    fk_expect_status(rc.fk, "SET lz:4 new", "OK");
+    ck_assert_int_eq(fk_info_field_on(rc.fk, "stats", "expired_keys") - before, 4);
+    fk_expect_int(rc.fk, "DEL lz:4", 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("expiry_resp");
@@ -178,6 +214,7 @@ int main(void)
     tcase_add_test(tc, getex_forms);
     tcase_add_test(tc, expiretime_commands);
     tcase_add_test(tc, info_counts_expires);
+    tcase_add_test(tc, expired_keys_counts_replaced_keys);
     suite_add_tcase(s, tc);
     return fk_run_suite(s);
 }

@@ -311,6 +311,66 @@ START_TEST(sweep_batches_are_records_that_replay)
 }
 END_TEST
 
+static uint64_t expired_keys(store_t *st)
+{
+    store_expiry_stats_t e;
+    store_expiry_stats(st, tu_fake_now, &e);
+    return e.expired_keys;
+}
+
+/* A write that replaces an expired item the sweep has not removed yet
+ * removes it: expired_keys counts it (as Redis counts a lazy expiry),
+ * once, through every write path; a refused write, a rolled-back section
+ * and a replayed record count nothing. */
+START_TEST(replacing_an_expired_item_counts)
+{
+    tu_region_t r, rr;
+    store_t *st = create(&r, "exp-lazy", 1 * MiB);
+    store_t *rep = create(&rr, "exp-lazy-rep", 0);
+    tu_fake_now = NOW;
+    store_put_opts_t soon = {.expiry_ms = SOON}, none = {0}, nx = {.flags = STORE_PUT_NX};
+    store_put_opts_t xx = {.flags = STORE_PUT_XX}, keep = {.flags = STORE_PUT_KEEP_EXPIRY};
+    const char *keys[] = {"a", "b", "c", "d", "e", "f"};
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_int_eq(store_put(st, keys[i], 1, "1", 1, &soon, NULL), STORE_OK);
+    ck_assert_int_eq(store_put(st, "live", 4, "1", 1, &none, NULL), STORE_OK);
+    ck_assert_uint_eq(expired_keys(st), 0);
+    tu_fake_now = LATER;
+    ck_assert_int_eq(store_put(st, "a", 1, "2", 1, &(store_put_opts_t){.expiry_ms = FAR}, NULL), STORE_OK); /* in place */
+    ck_assert_uint_eq(expired_keys(st), 1);
+    ck_assert_int_eq(store_put(st, "b", 1, "2", 1, &none, NULL), STORE_OK); /* replaced: loses the expiry */
+    ck_assert_int_eq(store_put(st, "c", 1, "2", 1, &nx, NULL), STORE_OK);  /* NX: c is not live */
+    ck_assert_int_eq(store_put(st, "d", 1, "2", 1, &keep, NULL), STORE_OK);
+    ck_assert_uint_eq(expired_keys(st), 4);
+    /* Refused (XX on an expired key) or live keys: nothing removed. */
+    ck_assert_int_eq(store_put(st, "e", 1, "2", 1, &xx, NULL), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_put(st, "a", 1, "3", 1, &none, NULL), STORE_OK);
+    ck_assert_int_eq(store_put(st, "live", 4, "2", 1, &none, NULL), STORE_OK);
+    ck_assert_uint_eq(expired_keys(st), 4);
+    /* A rolled-back section leaves the counter as it was. */
+    ck_assert_int_eq(store_write_lock(st), STORE_OK);
+    ck_assert_int_eq(store_put_locked(st, "e", 1, "2", 1, &none, NULL), STORE_OK);
+    ck_assert_uint_eq(expired_keys(st), 5);
+    store_write_abort(st);
+    ck_assert_uint_eq(expired_keys(st), 4);
+    tu_ck_check(st);
+    /* The sweep removes what is left (e, f) and counts it, not again. */
+    ck_assert_uint_eq(sweep_round(st, 1000, 100, NULL), 2);
+    ck_assert_uint_eq(expired_keys(st), 6);
+    /* Replaying the log gives the same items; the counter is the region's
+     * own (the log does not carry it), so a replay does not move it. */
+    tu_fake_now = NOW;
+    drain_to(st, rep, NULL);
+    tu_fake_now = LATER;
+    assert_same(st, rep);
+    ck_assert_uint_eq(expired_keys(rep), 0);
+    tu_ck_check(st);
+    tu_ck_check(rep);
+    tu_ck_destroy(&rr);
+    tu_ck_destroy(&r);
+}
+END_TEST
+
 /* The sweep never waits: another writer holding the mutex or a ring over
  * half full (the persister behind) make it return STORE_BUSY unchanged. */
 START_TEST(sweep_backs_off)
@@ -418,6 +478,7 @@ int main(void)
     tcase_add_test(tc, sweep_budget_and_cursor);
     tcase_add_test(tc, counter_follows_writes);
     tcase_add_test(tc, sweep_batches_are_records_that_replay);
+    tcase_add_test(tc, replacing_an_expired_item_counts);
     tcase_add_test(tc, sweep_backs_off);
     /* A sweeper killed holding the writer mutex needs EOWNERDEAD for the
      * next locker (not under qemu-user: docs/arm.md). */

@@ -182,6 +182,65 @@ START_TEST(output_limit_closes_non_reading_client)
 }
 END_TEST
 
+/* Queues n copies of line (one word split as fk_cmd does) after MULTI. */
+static void queue_n(fk_conn_t *c, const char *line, int n)
+{
+    for (int i = 0; i < n; i++)
+        fk_expect_status(c, line, "QUEUED");
+}
+
+/* One EXEC's reply is bounded by --max-output as a whole: building it
+ * stops as soon as it passes the limit, nothing of the transaction is
+ * applied, the client gets an error and keeps its connection; the
+ * worker's memory never holds the whole would-be reply (400 GETs of
+ * 256 KiB: 100 MiB). */
+START_TEST(exec_reply_bounded_by_max_output)
+{
+    const char *extra[] = {"--max-output", "1m", "--workers", "1", NULL};
+    start(extra);
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    size_t vlen = 256 * 1024;
+    char *val = malloc(vlen);
+    memset(val, 'x', vlen);
+    char key[16];
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof(key), "big:%d", i);
+        const char *argv[] = {"SET", key, val};
+        size_t lens[] = {3, strlen(key), vlen};
+        ck_assert_int_eq(fk_send(c, 3, argv, lens), 0);
+        rv_t *r = fk_read(c);
+        ck_assert(r && r->type == RV_STATUS);
+        rv_free(r);
+    }
+    long errors = fk_info_field(&srv, "stats", "txn_aborted_error");
+    long rss = fk_children_kb(&srv, "RssAnon");
+    fk_expect_status(c, "MULTI", "OK");
+    fk_expect_status(c, "SET marker 1", "QUEUED");
+    queue_n(c, "GET big:0", 400);
+    fk_expect_error(c, "EXEC", "ERR EXEC reply too large: the replies of its first 5 of 401 commands pass --max-output");
+    long grown = fk_children_kb(&srv, "RssAnon") - rss;
+    ck_assert_msg(grown < 16 * 1024, "the workers grew by %ld KiB", grown);
+    fk_expect_int(c, "EXISTS marker", 0); /* nothing applied */
+    /* RANGEs, each under the limit, together over it. */
+    fk_expect_status(c, "MULTI", "OK");
+    queue_n(c, "RANGE [big:0 [big:9 LIMIT 3 WITHVALUES", 4);
+    fk_expect_status(c, "DEL big:0", "QUEUED");
+    fk_expect_error(c, "EXEC", "ERR EXEC reply too large: the replies of its first 2 of 5");
+    ck_assert_int_eq(fk_info_field(&srv, "stats", "txn_aborted_error"), errors + 2);
+    /* Just under the limit: the whole reply. */
+    fk_expect_status(c, "MULTI", "OK");
+    queue_n(c, "GET big:0", 3);
+    fk_expect_status(c, "DEL big:0", "QUEUED");
+    rv_t *r = fk_cmd(c, "EXEC");
+    ck_assert(r && r->type == RV_ARRAY && r->n == 4 && r->elems[2].len == vlen && r->elems[3].i == 1);
+    rv_free(r);
+    fk_expect_status(c, "PING", "PONG");
+    ck_assert_int_eq(fk_info_field(&srv, "stats", "clients_closed_for_limits"), 0);
+    fk_close(c);
+    free(val);
+}
+END_TEST
+
 START_TEST(maxclients_refuses_with_error)
 {
     const char *extra[] = {"--maxclients", "3", NULL};
@@ -256,6 +315,7 @@ static Suite *suite(void)
     tcase_add_test(tc, request_size_and_bad_framing_close);
     tcase_add_test(tc, unauthenticated_argument_limits);
     tcase_add_test(tc, output_limit_closes_non_reading_client);
+    tcase_add_test(tc, exec_reply_bounded_by_max_output);
     tcase_add_test(tc, maxclients_refuses_with_error);
     tcase_add_test(tc, idle_timeout_closes);
     tcase_add_test(tc, garbage_never_crashes);

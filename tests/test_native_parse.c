@@ -259,6 +259,51 @@ START_TEST(opcodes)
 }
 END_TEST
 
+/* native_peek_key (the prefetch hint) finds each frame's length and key
+ * field as the parser does, and frames nothing it cannot see whole. */
+START_TEST(peek_key_agrees_with_parser)
+{
+    struct evbuffer *b = evbuffer_new();
+    req(b, FICKLE_OP_GET, 0, 1, NULL, 0, "key:1", NULL);
+    req(b, FICKLE_OP_SET, FICKLE_SET_NX, 2, u64(60000), 8, "key:22", "value");
+    req(b, FICKLE_OP_CAS, 0, 3, u64x2(42, 1000), 16, "k", "v");
+    req(b, FICKLE_OP_DEL, 0, 4, NULL, 0, "gone", NULL);
+    req(b, FICKLE_OP_PING, 0, 5, NULL, 0, NULL, "hi");
+    req(b, FICKLE_OP_GET, 0, 6, NULL, 0, "", NULL);
+    size_t total = evbuffer_get_length(b);
+    const char *buf = (const char *)evbuffer_pullup(b, -1);
+    static const char *const keys[] = {"key:1", "key:22", "k", "gone", NULL, NULL};
+    native_parser_t p;
+    native_parser_init(&p, NULL);
+    size_t off = 0;
+    for (unsigned i = 0; i < 6; i++) {
+        cmd_t cmd;
+        cmd_parse_t r = native_parse(&p, buf + off, total - off, &cmd);
+        ck_assert_int_eq(r.status, CMD_PARSE_OK);
+        const char *key = (const char *)1;
+        size_t klen = 99;
+        ck_assert_uint_eq(native_peek_key(buf + off, total - off, &key, &klen), r.consumed);
+        if (keys[i] == NULL) {
+            ck_assert_ptr_null(key);
+        } else {
+            ck_assert_ptr_eq(key, cmd.argv[0].ptr); /* the very bytes the request runs on */
+            ck_assert_uint_eq(klen, strlen(keys[i]));
+            ck_assert_mem_eq(key, keys[i], klen);
+        }
+        for (size_t cut = 0; cut < r.consumed; cut++) /* a partial frame */
+            ck_assert_uint_eq(native_peek_key(buf + off, cut, &key, &klen), 0);
+        off += r.consumed;
+    }
+    ck_assert_uint_eq(off, total);
+    char reply[FICKLE_HEADER_SIZE] = {(char)FICKLE_MAGIC_REPLY}; /* not a request */
+    const char *key;
+    size_t klen;
+    ck_assert_uint_eq(native_peek_key(reply, sizeof(reply), &key, &klen), 0);
+    native_parser_free(&p);
+    evbuffer_free(b);
+}
+END_TEST
+
 START_TEST(multi_key)
 {
     struct evbuffer *b = evbuffer_new(), *v = evbuffer_new();
@@ -603,6 +648,7 @@ static Suite *suite(void)
     suite_add_tcase(s, t);
     t = tcase_create("replies");
     tcase_add_test(t, reply_round_trip);
+    tcase_add_test(t, peek_key_agrees_with_parser);
     tcase_add_test(t, rows_round_trip);
     tcase_add_test(t, documented_example);
     suite_add_tcase(s, t);

@@ -169,6 +169,8 @@ START_TEST(server_commands)
         {"CONFIG GET maxclients", "[\"maxclients\", \"10000\"]", 0},
         {"CONFIG GET no-such-param*", "[]", 0},
         {"CONFIG GET databases", "[\"databases\", \"1\"]", RC_FICKLE}, /* one database */
+        {"CONFIG GET protected-mode", "[\"protected-mode\", \"yes\"]", 0},
+        {"CONFIG GET loglevel", "[\"loglevel\", \"notice\"]", 0},
         {"CONFIG GET", ERR_ARITY("config|get"), 0},
         {"CONFIG", ERR_ARITY("config"), 0},
         {"CONFIG NOPE", "-ERR unknown subcommand 'NOPE'. Try CONFIG HELP.", 0},

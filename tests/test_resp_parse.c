@@ -697,6 +697,81 @@ END_TEST
 
 /* Random binary argument vectors encoded with the reply encoders (a RESP
  * request is an array of bulks) parse back identically. */
+/* resp_peek_key (the prefetch hint) frames exactly as the parser does: the
+ * same length and the same second word for every multibulk request, and 0
+ * for inline requests, partial requests and bytes that do not frame. */
+START_TEST(peek_key_agrees_with_parser)
+{
+    srand(11);
+    struct evbuffer *b = evbuffer_new();
+    for (int i = 0; i < 400; i++) {
+        if (i % 17 == 0) {
+            evbuffer_add_printf(b, "PING\r\n"); /* inline */
+            continue;
+        }
+        size_t n = 1 + (size_t)rand() % 8;
+        resp_reply_array(b, n);
+        for (size_t w = 0; w < n; w++) {
+            char word[300];
+            size_t len = (size_t)rand() % (rand() % 4 == 0 ? sizeof(word) : 12);
+            for (size_t j = 0; j < len; j++)
+                word[j] = (char)rand(); /* CR, LF, '*' and '$' included */
+            resp_reply_bulk(b, word, len);
+        }
+    }
+    size_t total = evbuffer_get_length(b);
+    const char *buf = (const char *)evbuffer_pullup(b, -1);
+    resp_parser_t p;
+    resp_parser_init(&p, NULL);
+    unsigned multibulk = 0;
+    for (size_t off = 0; off < total;) {
+        cmd_arg_t *words;
+        size_t nwords;
+        cmd_parse_t r = resp_frame(&p, buf + off, total - off, &words, &nwords);
+        ck_assert_int_eq(r.status, CMD_PARSE_OK);
+        const char *key = (const char *)1;
+        size_t klen = 99;
+        size_t got = resp_peek_key(buf + off, total - off, &key, &klen);
+        if (buf[off] != '*') {
+            ck_assert_uint_eq(got, 0);
+        } else {
+            multibulk++;
+            ck_assert_uint_eq(got, r.consumed);
+            if (nwords == 1) {
+                ck_assert_ptr_null(key);
+                ck_assert_uint_eq(klen, 0);
+            } else {
+                ck_assert_ptr_eq(key, words[1].ptr);
+                ck_assert_uint_eq(klen, words[1].len);
+            }
+            for (size_t cut = 0; cut < r.consumed; cut += 1 + cut / 4) /* a partial request */
+                ck_assert_uint_eq(resp_peek_key(buf + off, cut, &key, &klen), 0);
+        }
+        off += r.consumed;
+    }
+    ck_assert_uint_gt(multibulk, 350);
+    resp_parser_free(&p);
+    evbuffer_free(b);
+    static const char *const bad[] = {
+        "*0\r\n",                              /* no words */
+        "*-1\r\n",                             /* negative count */
+        "*65\r\n",                             /* over RESP_PEEK_MAX_ARGS */
+        "*\r\n$3\r\nGET\r\n",               /* no digits */
+        "*1\r\n$-1\r\n",                       /* negative length */
+        "*1\r\n$3\r\nGETX\r\n",               /* length disagrees with the bytes */
+        "*2\r\n$3\r\nGET\r\n$5\r\nab\r\n",     /* shorter than claimed */
+        "*1\r\n$99999999999999999999\r\nx\r\n", /* absurd length */
+        "*1\n$3\r\nGET\r\n",                  /* bare LF */
+        "$3\r\nGET\r\n",                      /* no count */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *key;
+        size_t klen;
+        ck_assert_msg(resp_peek_key(bad[i], strlen(bad[i]), &key, &klen) == 0, "bad[%zu] framed", i);
+    }
+}
+END_TEST
+
 START_TEST(round_trip_requests)
 {
     srand(7);
@@ -816,6 +891,7 @@ static Suite *suite(void)
     tcase_add_test(t, reply_encoders);
     tcase_add_test(t, double_format);
     tcase_add_test(t, round_trip_requests);
+    tcase_add_test(t, peek_key_agrees_with_parser);
     tcase_add_test(t, fuzz_split_invariance);
     suite_add_tcase(s, t);
     return s;

@@ -253,6 +253,20 @@ START_TEST(requirepass_both_protocols)
 }
 END_TEST
 
+/* CONFIG GET of one parameter answers value. */
+static void expect_config(fk_conn_t *c, const char *name, const char *value)
+{
+    char line[128];
+    snprintf(line, sizeof(line), "CONFIG GET %s", name);
+    rv_t *r = fk_cmd(c, line);
+    ck_assert_msg(r && r->type == RV_ARRAY && r->n == 2, "%s: not one pair", line);
+    ck_assert_str_eq(r->elems[0].s, name);
+    ck_assert_msg(strcmp(r->elems[1].s, value) == 0, "%s: %s, expected %s", line, r->elems[1].s, value);
+    rv_free(r);
+}
+
+/* Every setting SIGHUP reloads reaches the workers, as CONFIG GET shows
+ * (log-level included: loglevel is read from the worker's own state). */
 START_TEST(sighup_reloads_settings)
 {
     char path[300];
@@ -260,20 +274,31 @@ START_TEST(sighup_reloads_settings)
     FILE *f = fopen(path, "w");
     fputs("maxclients 100\n", f);
     fclose(f);
-    const char *extra[] = {"--config", path, NULL};
+    const char *extra[] = {"--config", path, "--workers", "2", NULL};
     start(extra);
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    expect_config(c, "protected-mode", "yes");
+    expect_config(c, "loglevel", "notice");
+    expect_config(c, "max-output", "67108864");
+    fk_close(c);
     f = fopen(path, "w");
-    fputs("maxclients 7\n", f);
+    fputs("maxclients 7\nprotected-mode no\nlog-level verbose\nmax-output 1m\ntimeout 30\n", f);
     fclose(f);
     kill(srv.pid, SIGHUP);
     ck_assert(fk_log_has(&srv, "SIGHUP: log reopened", 5000));
     usleep(200 * 1000); /* the workers refresh on their own SIGHUP */
-    fk_conn_t *c = fk_connect(srv.resp_port);
-    rv_t *r = fk_cmd(c, "CONFIG GET maxclients");
-    ck_assert(r && r->type == RV_ARRAY && r->n == 2);
-    ck_assert_str_eq(r->elems[1].s, "7");
-    rv_free(r);
-    fk_close(c);
+    for (int i = 0; i < 4; i++) { /* connections land on both workers */
+        c = fk_connect(srv.resp_port);
+        expect_config(c, "maxclients", "7");
+        expect_config(c, "protected-mode", "no");
+        expect_config(c, "loglevel", "verbose");
+        expect_config(c, "max-output", "1048576");
+        expect_config(c, "timeout", "30");
+        rv_t *r = fk_cmd(c, "CONFIG GET requirepass"); /* never echoed */
+        ck_assert(r && r->type == RV_ARRAY && r->n == 0);
+        rv_free(r);
+        fk_close(c);
+    }
     unlink(path);
 }
 END_TEST

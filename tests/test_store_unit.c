@@ -598,6 +598,10 @@ START_TEST(hash_growth)
     for (unsigned i = 0; i < n; i++) {
         int kl = snprintf(key, sizeof(key), "key%08u", i);
         int vl = snprintf(val, sizeof(val), "v%u", i);
+        /* Prefetch hints (pipelined requests) before the put, also while a
+         * rehash has two tables: they must change nothing. */
+        store_prefetch_item(st, store_prefetch_bucket(st, key, (size_t)kl));
+        store_prefetch_item(st, (uint32_t)tu_rand(&rng));
         put_ok(st, key, (size_t)kl, val, (size_t)vl);
         TU_ASSERT(store_get(st, key, (size_t)kl, &b, NULL) == STORE_OK, "%s lost right after its put", key);
         unsigned j = (unsigned)tu_below(&rng, i + 1);
@@ -646,6 +650,8 @@ static void read_everything_somehow(store_t *st, tu_rng_t *r)
     for (int i = 0; i < 2000; i++) {
         int kl = snprintf(k, sizeof(k), "d%05u", (unsigned)tu_below(r, 2500));
         (void)store_get(st, k, (size_t)kl, &b, NULL);
+        store_prefetch_item(st, store_prefetch_bucket(st, k, (size_t)kl)); /* hints read scribbled buckets too */
+        store_prefetch_item(st, (uint32_t)tu_rand(r));
         store_range_t q = {.lo = {STORE_BOUND_INCL, k, (size_t)kl}, .limit = tu_below(r, 40),
                            .reverse = tu_below(r, 2), .keys_only = tu_below(r, 2)};
         if (tu_below(r, 2)) { /* a high bound too, of any kind, maybe no key */

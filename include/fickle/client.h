@@ -192,6 +192,21 @@ int fickle_stats(fickle_t *c, const char *section, char **text, size_t *len);
 /* QUIT: the server replies and closes; the handle is then unusable (still
  * fickle_close it). */
 int fickle_quit(fickle_t *c);
+/* SAVE: the server takes a snapshot begun after this request and replies
+ * once it is durable; *lsn gets its start LSN (every change up to it is
+ * in it). Can take long on a big data set: the connection's timeout_ms
+ * applies (FICKLE_ERR_TIMEOUT leaves the handle unusable; the snapshot
+ * still completes). FICKLE_STATUS_INTERNAL: the snapshot failed (the
+ * server's log says why). */
+int fickle_save(fickle_t *c, uint64_t *lsn);
+/* BGSAVE: asks for a snapshot and returns at once. FICKLE_STATUS_BUSY: one
+ * is already running or asked for (nothing more was asked). */
+int fickle_bgsave(fickle_t *c);
+/* LASTSAVE: *unix_s = Unix seconds of the last successful snapshot (at
+ * server start: the newest snapshot found on disk, 0 if none), read from
+ * STATS (rdb_last_save_time): poll it to see a BGSAVE finish.
+ * FICKLE_ERR_PROTOCOL (connection still usable) if STATS lacks it. */
+int fickle_lastsave(fickle_t *c, int64_t *unix_s);
 
 /* ---- pipelining -------------------------------------------------------------- */
 /* fickle_queue_* encode a request into the send buffer and return at once
@@ -219,6 +234,8 @@ int fickle_queue_range(fickle_t *c, const fickle_range_t *q, uint64_t *opaque);
 int fickle_queue_count(fickle_t *c, const fickle_range_t *q, uint64_t *opaque);
 int fickle_queue_stats(fickle_t *c, const char *section, uint64_t *opaque);
 int fickle_queue_quit(fickle_t *c, uint64_t *opaque);
+int fickle_queue_save(fickle_t *c, uint64_t *opaque);
+int fickle_queue_bgsave(fickle_t *c, uint64_t *opaque);
 /* Any request, for opcodes this library has no helper for. */
 int fickle_queue_raw(fickle_t *c, uint8_t opcode, uint8_t flags, const void *extras, size_t elen, const void *key,
                      size_t klen, const void *val, size_t vlen, uint64_t *opaque);
@@ -234,7 +251,7 @@ typedef struct {
     int status;          /* FICKLE_STATUS_* */
     uint8_t opcode;      /* the request's */
     uint64_t opaque;     /* the request's */
-    uint64_t version;    /* GET, EXISTS, SET, CAS, MSET, INCR, DECR */
+    uint64_t version;    /* GET, EXISTS, SET, CAS, MSET, INCR, DECR; SAVE: the snapshot's start LSN */
     uint64_t expiry_ms;  /* GET, EXISTS */
     int64_t number;      /* INCR, DECR: the new value */
     uint64_t count;      /* COUNT */
