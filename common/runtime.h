@@ -47,6 +47,13 @@ typedef struct {
     _Atomic uint64_t restarts;
 } persister_stats_t;
 
+/* fk-metrics, the HTTP metrics/health child (--metrics-port): written by
+ * the supervisor, which forks it. */
+typedef struct {
+    alignas(64) _Atomic int32_t pid; /* 0 while none runs (or metrics are off) */
+    _Atomic uint64_t restarts;       /* times the supervisor respawned it */
+} metrics_stats_t;
+
 /* Snapshots. Workers take tickets (SAVE, BGSAVE: requests + 1) and wake
  * the persister; a snapshot that starts when requests is R answers every
  * ticket up to R: the persister then publishes answered = R (and, if it
@@ -98,6 +105,7 @@ typedef struct {
     char fsync[16];           /* the durability policy, for INFO */
     runtime_settings_t settings;
     persister_stats_t persister;
+    metrics_stats_t metrics;
     snapshot_stats_t snapshot;
     recovery_stats_t recovery;
     int wake_fd;              /* eventfd: wakes the persister (fds are inherited) */

@@ -1,6 +1,6 @@
 # supervisor/local.mk — fickled, the server binary: configuration, data
 # directory, sockets, the children it forks (workers, persister) and the
-# HTTP metrics/health endpoint (a thread of its own).
+# HTTP metrics/health endpoint (fk-metrics, a child of its own).
 bin_PROGRAMS += supervisor/fickled
 supervisor_fickled_SOURCES = \
 	supervisor/supervisor.h \

@@ -1,19 +1,16 @@
 /*
  * metrics.c — the metrics/health HTTP server: an evhttp server on its own
- * event base, run by a dedicated supervisor thread. The supervisor's main
- * thread waits for signals with sigtimedwait and must stay free to reap
- * and respawn children, so HTTP clients (slow or many) never run on it;
- * workers and the persister are other processes and never wait for it.
+ * event base, run by fk-metrics, a child process of the supervisor
+ * (supervisor/loop.c forks, watches and respawns it like the persister).
+ * It parses untrusted network input, so it must not run inside the
+ * supervisor, whose death takes every process down: here a crash costs
+ * only /metrics and /health until the respawn. The listening socket is
+ * the supervisor's (bound once, inherited by each fk-metrics), so a
+ * respawn binds nothing.
  *
- * The thread shares nothing with the main thread but the runtime page
- * and the store handle, both read with relaxed atomic loads. libevent is
- * not set up for threads: only this thread ever touches its event base;
- * the main thread stops it through an eventfd. A fork copies only the
- * forking thread: had this one held a lock (malloc's, a sanitizer's, the
- * thread registry while it starts), the child would inherit it locked
- * and hang on it. So the main thread parks it around every fork
- * (metrics_pause/metrics_resume): it then waits on a condition variable,
- * holding nothing.
+ * It reads the runtime page and the store's lock-free statistics (relaxed
+ * atomic loads, store_stats_peek): it never takes the writer mutex and
+ * never changes the region.
  *
  * evhttp 2.1 has no connection limit, so one is kept here: each new
  * connection's bufferevent (evhttp_set_bevcb) is counted, and a hook run
@@ -23,12 +20,10 @@
 #include "config.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/bufferevent.h>
@@ -41,24 +36,17 @@
 #include "common/stats.h"
 #include "supervisor/metrics.h"
 
-struct metrics {
+typedef struct {
     store_t *store;
     runtime_t *rt;
     struct event_base *base;
     struct evhttp *http;
     struct evconnlistener *listener;
-    struct event *stop_ev;
-    int stop_fd;
+    struct event *sigterm, *sigint, *sighup;
     unsigned live;   /* connections open */
     bool paused;     /* listener disabled at the limit */
-    pthread_t thread;
-    /* Parking around fork (metrics_pause): under mu. */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool park_req, parked;
-    int park_fd;
-    struct event *park_ev;
-};
+    uint32_t settings_gen;
+} metrics_t;
 
 /* ---- connection limit ------------------------------------------------------ */
 
@@ -208,96 +196,45 @@ static void handle(struct evhttp_request *req, void *arg)
         serve_health(m, req);
 }
 
-/* ---- the thread ---------------------------------------------------------------- */
 
-static void on_stop(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    event_base_loopbreak(((metrics_t *)arg)->base);
-}
+/* ---- the process ------------------------------------------------------------- */
 
-/* The main thread is about to fork: wait, holding nothing, until it has. */
-static void on_park(evutil_socket_t fd, short what, void *arg)
+/* SIGTERM, SIGINT: the supervisor is stopping; open connections go with us. */
+static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     metrics_t *m = arg;
-    uint64_t n;
-    if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-        log_msg(LOG_WARNING, "metrics: read (park eventfd): %s", strerror(errno));
-    pthread_mutex_lock(&m->mu);
-    if (m->park_req) {
-        m->parked = true;
-        pthread_cond_broadcast(&m->cv);
-        while (m->park_req)
-            pthread_cond_wait(&m->cv, &m->mu);
-        m->parked = false;
-    }
-    pthread_mutex_unlock(&m->mu);
+    log_msg(LOG_INFO, "metrics: signal %d: stopping", (int)sig);
+    if (event_base_loopbreak(m->base) != 0)
+        log_msg(LOG_WARNING, "metrics: event_base_loopbreak failed");
 }
 
-void metrics_pause(metrics_t *m)
+/* SIGHUP: the supervisor has published new settings; of them only the
+ * log level concerns this process. */
+static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
-    if (m == NULL)
-        return;
-    pthread_mutex_lock(&m->mu);
-    m->park_req = true;
-    pthread_mutex_unlock(&m->mu);
-    uint64_t one = 1;
-    if (write(m->park_fd, &one, sizeof(one)) != sizeof(one)) {
-        log_msg(LOG_WARNING, "metrics: write (park eventfd): %s", strerror(errno));
-        return;
-    }
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += 1;
-    pthread_mutex_lock(&m->mu);
-    int rc = 0;
-    while (!m->parked && rc == 0)
-        rc = pthread_cond_timedwait(&m->cv, &m->mu, &dl);
-    pthread_mutex_unlock(&m->mu);
-    if (rc != 0) /* its handlers never block: this is not expected */
-        log_msg(LOG_WARNING, "metrics: the thread did not park in 1 s; forking anyway");
-}
-
-void metrics_resume(metrics_t *m)
-{
-    if (m == NULL)
-        return;
-    pthread_mutex_lock(&m->mu);
-    m->park_req = false;
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
-}
-
-static void *run(void *arg)
-{
+    (void)sig;
+    (void)what;
     metrics_t *m = arg;
-    if (event_base_dispatch(m->base) < 0)
-        log_msg(LOG_WARNING, "metrics: event_base_dispatch failed; the metrics port no longer answers");
-    return NULL;
+    runtime_settings_t s;
+    if (runtime_settings_read(m->rt, &m->settings_gen, &s) && s.log_level > 0)
+        log_set_level(s.log_level);
 }
 
 static void destroy(metrics_t *m)
 {
     m->listener = NULL; /* evhttp_free frees it before it closes connections */
     if (m->http)
-        evhttp_free(m->http); /* its connections and the listening socket */
-    if (m->stop_ev)
-        event_free(m->stop_ev);
-    if (m->stop_fd >= 0)
-        close(m->stop_fd);
-    if (m->park_ev)
-        event_free(m->park_ev);
-    if (m->park_fd >= 0)
-        close(m->park_fd);
-    pthread_cond_destroy(&m->cv);
-    pthread_mutex_destroy(&m->mu);
+        evhttp_free(m->http); /* its connections and this process's copy of the socket */
+    struct event *evs[] = {m->sigterm, m->sigint, m->sighup};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i])
+            event_free(evs[i]);
     if (m->base)
         event_base_free(m->base);
-    free(m);
 }
 
+/* evhttp on fd. -1 if libevent failed (fd is then still ours). */
 static int setup_http(metrics_t *m, int fd)
 {
     m->http = evhttp_new(m->base);
@@ -314,69 +251,39 @@ static int setup_http(metrics_t *m, int fd)
     evhttp_set_gencb(m->http, handle, m);
     evhttp_set_bevcb(m->http, conn_new, m);
     struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(m->http, fd);
-    if (bound == NULL) {
-        close(fd);
+    if (bound == NULL)
         return -1;
-    }
     m->listener = evhttp_bound_socket_get_listener(bound);
     return 0;
 }
 
-metrics_t *metrics_start(int fd, store_t *st, runtime_t *rt)
+static int setup_signals(metrics_t *m)
 {
-    metrics_t *m = calloc(1, sizeof(*m));
-    if (m == NULL) {
-        log_msg(LOG_ERR, "metrics: out of memory");
-        close(fd);
-        return NULL;
-    }
-    *m = (metrics_t){.store = st, .rt = rt, .stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
-                     .park_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
-    pthread_mutex_init(&m->mu, NULL);
-    pthread_cond_init(&m->cv, NULL);
-    if (m->stop_fd < 0 || m->park_fd < 0) {
-        log_msg(LOG_ERR, "metrics: eventfd: %s", strerror(errno));
-        close(fd);
-        destroy(m);
-        return NULL;
-    }
-    m->base = event_base_new();
-    m->stop_ev = m->base ? event_new(m->base, m->stop_fd, EV_READ, on_stop, m) : NULL;
-    m->park_ev = m->base ? event_new(m->base, m->park_fd, EV_READ | EV_PERSIST, on_park, m) : NULL;
-    if (m->stop_ev == NULL || event_add(m->stop_ev, NULL) != 0 || m->park_ev == NULL ||
-        event_add(m->park_ev, NULL) != 0 || setup_http(m, fd) != 0) {
-        log_msg(LOG_ERR, "metrics: cannot set up the HTTP server (libevent)");
-        if (m->http == NULL)
-            close(fd);
-        destroy(m);
-        return NULL;
-    }
-    /* The thread must never take the supervisor's signals: sigtimedwait on
-     * the main thread is how they are handled. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&m->thread, NULL, run, m);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        log_msg(LOG_ERR, "metrics: pthread_create: %s", strerror(rc));
-        destroy(m);
-        return NULL;
-    }
-    return m;
+    m->sigterm = evsignal_new(m->base, SIGTERM, on_stop, m);
+    m->sigint = evsignal_new(m->base, SIGINT, on_stop, m);
+    m->sighup = evsignal_new(m->base, SIGHUP, on_hup, m);
+    if (!m->sigterm || !m->sigint || !m->sighup || event_add(m->sigterm, NULL) != 0 ||
+        event_add(m->sigint, NULL) != 0 || event_add(m->sighup, NULL) != 0)
+        return -1;
+    return 0;
 }
 
-void metrics_stop(metrics_t *m)
+int metrics_main(int fd, store_t *st, runtime_t *rt)
 {
-    if (m == NULL)
-        return;
-    uint64_t one = 1;
-    if (write(m->stop_fd, &one, sizeof(one)) != sizeof(one))
-        log_msg(LOG_WARNING, "metrics: write (stop eventfd): %s", strerror(errno));
-    int rc = pthread_join(m->thread, NULL);
-    if (rc != 0) {
-        log_msg(LOG_WARNING, "metrics: pthread_join: %s", strerror(rc));
-        return; /* leak rather than free what the thread may still use */
+    metrics_t m = {.store = st, .rt = rt};
+    runtime_settings_t s;
+    runtime_settings_read(rt, &m.settings_gen, &s); /* a later SIGHUP applies only what changed */
+    m.base = event_base_new();
+    if (m.base == NULL || setup_signals(&m) != 0 || setup_http(&m, fd) != 0) {
+        log_msg(LOG_ERR, "metrics: cannot set up the HTTP server on fd %d (libevent)", fd);
+        if (m.listener == NULL && close(fd) != 0) /* else evhttp owns it */
+            log_msg(LOG_WARNING, "metrics: close (listening socket): %s", strerror(errno));
+        destroy(&m);
+        return 1;
     }
-    destroy(m);
+    int rc = event_base_dispatch(m.base);
+    if (rc < 0)
+        log_msg(LOG_ERR, "metrics: event_base_dispatch failed");
+    destroy(&m);
+    return rc < 0 ? 1 : 0;
 }

@@ -1,8 +1,8 @@
 /*
  * metrics.h — the HTTP admin endpoint: GET /metrics (Prometheus text
- * format 0.0.4) and GET /health, served by libevent's evhttp on a thread
- * of the supervisor with its own event loop (docs/server.md, "Metrics and
- * health"). It reads the runtime page and the store's lock-free statistics
+ * format 0.0.4) and GET /health, served by libevent's evhttp in
+ * fk-metrics, a child process of the supervisor (docs/server.md, "Metrics
+ * and health"). It reads the runtime page and the store's lock-free statistics
  * only: it never takes the writer mutex and never changes the region.
  */
 #ifndef FICKLE_SUPERVISOR_METRICS_H
@@ -22,21 +22,12 @@
 #define METRICS_MAX_HEADERS 8192    /* request line + headers, bytes */
 #define METRICS_MAX_BODY 1024       /* request body, bytes (GET needs none) */
 
-typedef struct metrics metrics_t;
-
-/* Starts the server on the listening socket fd (it becomes the server's
- * and is closed by metrics_stop), reading st and rt, in a new thread that
- * blocks every signal. NULL on failure (logged; fd is closed). */
-metrics_t *metrics_start(int fd, store_t *st, runtime_t *rt);
-
-/* Around fork (main thread): pause returns once the server thread waits
- * holding no lock (or after 1 s, logged), resume lets it go on. NULL is a
- * no-op. */
-void metrics_pause(metrics_t *m);
-void metrics_resume(metrics_t *m);
-
-/* Stops the thread, closes every connection and the socket. NULL is a no-op. */
-void metrics_stop(metrics_t *m);
+/* fk-metrics's body (the supervisor forks it): serves HTTP on the
+ * inherited listening socket fd, reading st and rt, until SIGTERM or
+ * SIGINT; SIGHUP applies a new log level. Expects default signal
+ * dispositions and an empty mask (children_spawn). Returns the exit
+ * status: 0 after a signal, 1 if libevent failed (logged). */
+int metrics_main(int fd, store_t *st, runtime_t *rt);
 
 /* /health's verdict: 200, or 503 with a short reason (no newline) in
  * reason. The rules are listed in docs/server.md. */

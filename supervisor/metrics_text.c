@@ -86,6 +86,8 @@ static void render_server(prom_t *p, runtime_t *rt, uint64_t now_ms)
     per_worker(p, rt, "fickle_worker_up", "gauge", "1 while the worker's process runs", SIZE_MAX);
     per_worker(p, rt, "fickle_worker_restarts_total", "counter", "times the supervisor respawned the worker",
                W(restarts));
+    counter(p, "fickle_metrics_restarts_total", "times the supervisor respawned fk-metrics (this endpoint)",
+            atomic_load_explicit(&rt->metrics.restarts, memory_order_relaxed));
     runtime_settings_t s;
     uint32_t gen = 0;
     runtime_settings_read(rt, &gen, &s);

@@ -3,8 +3,9 @@
  * (--metrics-port): the exposition parses as Prometheus text 0.0.4, its
  * values follow what clients do, /health turns 503 when the persister or
  * every worker is down and back to 200 when they are respawned, other
- * paths and methods are refused, connections are limited, and nothing
- * listens unless asked.
+ * paths and methods are refused, connections are limited, the server
+ * process (fk-metrics) is respawned after a kill -9 while the workers
+ * serve on, and nothing listens and no fk-metrics runs unless asked.
  */
 #include "config.h"
 
@@ -278,8 +279,16 @@ START_TEST(exposition_parses_and_values_move)
         snprintf(line, sizeof(line), "SET metrics:%d v%d", i, i);
         fk_expect_status(c, line, "OK");
     }
+    fk_expect_status(c, "MULTI", "OK");
+    fk_expect_status(c, "SET metrics:txn 1", "QUEUED");
+    rv_t *r = fk_cmd(c, "EXEC");
+    ck_assert(r && r->type == RV_ARRAY && r->n == 1);
+    rv_free(r);
     scrape(&b);
-    ck_assert(value(&b, "fickle_keys") == value(&a, "fickle_keys") + 50);
+    ck_assert(value(&b, "fickle_keys") == value(&a, "fickle_keys") + 51);
+    ck_assert(value(&b, "fickle_txn_exec_total") == value(&a, "fickle_txn_exec_total") + 1);
+    ck_assert(find(&b, "fickle_txn_aborted_watch_total") && find(&b, "fickle_txn_aborted_error_total") &&
+              find(&b, "fickle_txn_failed_compare_total") && find(&b, "fickle_metrics_restarts_total"));
     ck_assert(value(&b, "fickle_commands_processed_total") >= value(&a, "fickle_commands_processed_total") + 50);
     ck_assert(value(&b, "fickle_net_input_bytes_total") > value(&a, "fickle_net_input_bytes_total"));
     ck_assert(value(&b, "fickle_connected_clients") >= 1);
@@ -293,7 +302,7 @@ START_TEST(exposition_parses_and_values_move)
 END_TEST
 
 /* The server's children whose name (prctl, /proc/PID/comm) starts with
- * prefix: "fk-worker-" or "fk-persister". */
+ * prefix: "fk-worker-", "fk-persister" or "fk-metrics". */
 static size_t children_named(const char *prefix, pid_t *pids, size_t max)
 {
     pid_t all[16];
@@ -465,6 +474,68 @@ START_TEST(connections_are_limited)
 }
 END_TEST
 
+/* One SET and one GET that must succeed (the worker serves on). */
+static void set_get(fk_conn_t *c, int i)
+{
+    char line[64], val[16];
+    snprintf(val, sizeof(val), "v%d", i);
+    snprintf(line, sizeof(line), "SET during-kill:%d %s", i % 8, val);
+    fk_expect_status(c, line, "OK");
+    snprintf(line, sizeof(line), "GET during-kill:%d", i % 8);
+    fk_expect_bulk(c, line, val);
+}
+
+/* /metrics answers 200 (one attempt). */
+static bool metrics_answers(void)
+{
+    int fd = fk_socket_to("127.0.0.1", mport);
+    if (fd < 0)
+        return false;
+    http_send(fd, "GET", "/metrics");
+    http_t r = {0};
+    bool ok = http_read(fd, &r) == 0 && r.status == 200;
+    free(r.body);
+    close(fd);
+    return ok;
+}
+
+START_TEST(metrics_child_respawned_after_kill)
+{
+    const char *extra[] = {"--workers", "1", NULL};
+    start(extra);
+    pid_t old, now, worker_before, worker_after;
+    ck_assert_uint_eq(children_named("fk-metrics", &old, 1), 1);
+    ck_assert_uint_eq(children_named("fk-worker-", &worker_before, 1), 1);
+    ck_assert(metrics_answers());
+    fk_conn_t *c = fk_connect(srv.resp_port);
+    ck_assert_ptr_nonnull(c);
+    set_get(c, 0);
+    ck_assert_int_eq(kill(old, SIGKILL), 0);
+    char line[96];
+    snprintf(line, sizeof(line), "metrics (pid %d) killed by signal 9", (int)old);
+    /* The client keeps writing and reading until a new fk-metrics answers. */
+    bool back = false;
+    for (int i = 1, n = fk_slow_ms(15000) / 20; i < n && !back; i++) {
+        set_get(c, i);
+        back = children_named("fk-metrics", &now, 1) == 1 && now != old && metrics_answers();
+        if (!back)
+            usleep(20000);
+    }
+    ck_assert_msg(back, "fk-metrics was not respawned");
+    ck_assert(fk_log_has(&srv, line, 2000));
+    set_get(c, 0);
+    fk_close(c);
+    static scrape_t s;
+    scrape(&s);
+    ck_assert(value(&s, "fickle_metrics_restarts_total") == 1);
+    ck_assert(value(&s, "fickle_worker_restarts_total") == 0);
+    ck_assert(value(&s, "fickle_persister_restarts_total") == 0);
+    ck_assert(value(&s, "fickle_healthy") == 1);
+    ck_assert_uint_eq(children_named("fk-worker-", &worker_after, 1), 1);
+    ck_assert_int_eq(worker_after, worker_before);
+}
+END_TEST
+
 /* TCP ports the process listens on (from /proc), up to max. */
 static size_t listening_ports(pid_t pid, uint16_t *ports, size_t max)
 {
@@ -505,6 +576,20 @@ static size_t listening_ports(pid_t pid, uint16_t *ports, size_t max)
     return np;
 }
 
+/* Threads of process pid (/proc/PID/task). */
+static unsigned threads_of(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    ck_assert_ptr_nonnull(d);
+    unsigned n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
 START_TEST(off_by_default)
 {
     ck_assert_int_eq(fk_start(&srv, NULL), 0);
@@ -514,6 +599,8 @@ START_TEST(off_by_default)
     ck_assert_uint_ge(n, 2);
     for (size_t i = 0; i < n; i++)
         ck_assert_msg(ports[i] == srv.port || ports[i] == srv.resp_port, "unexpected listening port %u", ports[i]);
+    pid_t child;
+    ck_assert_uint_eq(children_named("fk-metrics", &child, 1), 0);
     /* and with it on, exactly one more: the metrics port */
     fk_stop(&srv);
     char port[16];
@@ -527,6 +614,8 @@ START_TEST(off_by_default)
     for (size_t i = 0; i < n; i++)
         seen = seen || ports[i] == mport;
     ck_assert(seen);
+    ck_assert_uint_eq(children_named("fk-metrics", &child, 1), 1);
+    ck_assert_uint_eq(threads_of(srv.pid), 1); /* the supervisor serves nothing itself */
 }
 END_TEST
 
@@ -540,6 +629,7 @@ static Suite *suite(void)
     tcase_add_test(tc, health_follows_children);
     tcase_add_test(tc, other_paths_and_methods_refused);
     tcase_add_test(tc, connections_are_limited);
+    tcase_add_test(tc, metrics_child_respawned_after_kill);
     tcase_add_test(tc, off_by_default);
     suite_add_tcase(s, tc);
     return s;
