@@ -209,8 +209,8 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
         log_msg(LOG_WARNING, "metrics: event_base_loopbreak failed");
 }
 
-/* SIGHUP: the supervisor has published new settings; of them only the
- * log level concerns this process. */
+/* SIGHUP: reopen the log file (logrotate), as every process does; of the
+ * settings the supervisor has published only the log level concerns us. */
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
@@ -219,6 +219,10 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     runtime_settings_t s;
     if (runtime_settings_read(m->rt, &m->settings_gen, &s) && s.log_level > 0)
         log_set_level(s.log_level);
+    if (log_reopen() != 0)
+        log_msg(LOG_WARNING, "metrics: log_reopen: %s", strerror(errno));
+    else
+        log_msg(LOG_NOTICE, "metrics: SIGHUP: log reopened");
 }
 
 static void destroy(metrics_t *m)

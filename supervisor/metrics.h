@@ -2,8 +2,9 @@
  * metrics.h — the HTTP admin endpoint: GET /metrics (Prometheus text
  * format 0.0.4) and GET /health, served by libevent's evhttp in
  * fk-metrics, a child process of the supervisor (docs/server.md, "Metrics
- * and health"). It reads the runtime page and the store's lock-free statistics
- * only: it never takes the writer mutex and never changes the region.
+ * and health"). It reads the runtime page and the store's lock-free
+ * statistics only: it never takes the writer mutex and never changes the
+ * region.
  */
 #ifndef FICKLE_SUPERVISOR_METRICS_H
 #define FICKLE_SUPERVISOR_METRICS_H
@@ -24,9 +25,10 @@
 
 /* fk-metrics's body (the supervisor forks it): serves HTTP on the
  * inherited listening socket fd, reading st and rt, until SIGTERM or
- * SIGINT; SIGHUP applies a new log level. Expects default signal
- * dispositions and an empty mask (children_spawn). Returns the exit
- * status: 0 after a signal, 1 if libevent failed (logged). */
+ * SIGINT; SIGHUP reopens the log file and applies a new log level.
+ * Expects default signal dispositions and an empty mask (children_spawn).
+ * Returns the exit status: 0 after a signal, 1 if libevent failed
+ * (logged). */
 int metrics_main(int fd, store_t *st, runtime_t *rt);
 
 /* /health's verdict: 200, or 503 with a short reason (no newline) in

@@ -507,6 +507,12 @@ START_TEST(metrics_child_respawned_after_kill)
     ck_assert_uint_eq(children_named("fk-metrics", &old, 1), 1);
     ck_assert_uint_eq(children_named("fk-worker-", &worker_before, 1), 1);
     ck_assert(metrics_answers());
+    /* SIGHUP reaches fk-metrics too (log file, log level): not a death */
+    ck_assert_int_eq(kill(srv.pid, SIGHUP), 0);
+    ck_assert(fk_log_has(&srv, "metrics: SIGHUP: log reopened", 5000));
+    ck_assert(metrics_answers());
+    ck_assert_uint_eq(children_named("fk-metrics", &now, 1), 1);
+    ck_assert_int_eq(now, old);
     fk_conn_t *c = fk_connect(srv.resp_port);
     ck_assert_ptr_nonnull(c);
     set_get(c, 0);
