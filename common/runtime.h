@@ -25,8 +25,9 @@ typedef struct {
     _Atomic uint64_t closed_limits; /* closed for an output/input limit or a protocol error */
     _Atomic uint64_t net_in;
     _Atomic uint64_t net_out;
-    _Atomic int32_t pid;
+    _Atomic int32_t pid;              /* 0 while no process runs (the supervisor clears it) */
     _Atomic uint32_t durable_waiting; /* connections parked for durability (fsync always) */
+    _Atomic uint64_t restarts;        /* times the supervisor respawned this worker */
     /* Transactions (RESP EXEC, native TXN); INFO's stats section. */
     _Atomic uint64_t txn_exec;           /* ran and committed (either TXN branch) */
     _Atomic uint64_t txn_aborted_watch;  /* EXEC answered nil: a WATCHed key changed */
@@ -45,6 +46,13 @@ typedef struct {
     _Atomic uint64_t disk_lsn;        /* last LSN written to the log */
     _Atomic uint64_t restarts;
 } persister_stats_t;
+
+/* fk-metrics, the HTTP metrics/health child (--metrics-port): written by
+ * the supervisor, which forks it. */
+typedef struct {
+    alignas(64) _Atomic int32_t pid; /* 0 while none runs (or metrics are off) */
+    _Atomic uint64_t restarts;       /* times the supervisor respawned it */
+} metrics_stats_t;
 
 /* Snapshots. Workers take tickets (SAVE, BGSAVE: requests + 1) and wake
  * the persister; a snapshot that starts when requests is R answers every
@@ -97,6 +105,7 @@ typedef struct {
     char fsync[16];           /* the durability policy, for INFO */
     runtime_settings_t settings;
     persister_stats_t persister;
+    metrics_stats_t metrics;
     snapshot_stats_t snapshot;
     recovery_stats_t recovery;
     int wake_fd;              /* eventfd: wakes the persister (fds are inherited) */

@@ -10,15 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/stats.h"
 #include "frontend/exec.h"
 #include "frontend/worker.h"
-
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int info_server(conn_t *c, struct evbuffer *out)
 {
@@ -26,7 +20,7 @@ static int info_server(conn_t *c, struct evbuffer *out)
     struct utsname u;
     if (uname(&u) != 0)
         memset(&u, 0, sizeof(u));
-    uint64_t up = (wall_ms() - rt->started_ms) / 1000;
+    uint64_t up = (stats_wall_ms() - rt->started_ms) / 1000;
     return evbuffer_add_printf(out,
                                "# Server\r\nfickle_version:%s\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\n"
                                "os:%s %s %s\r\nprocess_id:%d\r\nsupervisor_pid:%d\r\nworker_index:%u\r\n"
@@ -64,22 +58,8 @@ static int info_memory(conn_t *c, struct evbuffer *out)
 
 static int info_stats(conn_t *c, struct evbuffer *out)
 {
-    runtime_t *rt = c->w->conf->runtime;
-    uint64_t conns = 0, cmds = 0, rejected = 0, limits = 0, in = 0, outb = 0, tx = 0, tx_watch = 0, tx_err = 0,
-             tx_else = 0;
-    for (uint32_t i = 0; i < rt->nworkers && i < RUNTIME_MAX_WORKERS; i++) {
-        worker_stats_t *w = &rt->workers[i];
-        conns += atomic_load_explicit(&w->connections_total, memory_order_relaxed);
-        cmds += atomic_load_explicit(&w->commands, memory_order_relaxed);
-        rejected += atomic_load_explicit(&w->rejected, memory_order_relaxed);
-        limits += atomic_load_explicit(&w->closed_limits, memory_order_relaxed);
-        in += atomic_load_explicit(&w->net_in, memory_order_relaxed);
-        outb += atomic_load_explicit(&w->net_out, memory_order_relaxed);
-        tx += atomic_load_explicit(&w->txn_exec, memory_order_relaxed);
-        tx_watch += atomic_load_explicit(&w->txn_aborted_watch, memory_order_relaxed);
-        tx_err += atomic_load_explicit(&w->txn_aborted_error, memory_order_relaxed);
-        tx_else += atomic_load_explicit(&w->txn_failed_compare, memory_order_relaxed);
-    }
+    stats_workers_t w;
+    stats_workers(c->w->conf->runtime, &w);
     store_reader_stats_t r;
     store_reader_stats(exec_store(c), &r);
     store_expiry_stats_t e;
@@ -91,27 +71,23 @@ static int info_stats(conn_t *c, struct evbuffer *out)
                                "last_lsn:%llu\r\nworker_reads:%llu\r\nworker_read_retries:%llu\r\n"
                                "worker_read_fallbacks:%llu\r\nexpired_keys:%llu\r\ntxn_exec:%llu\r\n"
                                "txn_aborted_watch:%llu\r\ntxn_aborted_error:%llu\r\ntxn_failed_compare:%llu\r\n\r\n",
-                               (unsigned long long)conns, (unsigned long long)cmds, (unsigned long long)rejected,
-                               (unsigned long long)limits, (unsigned long long)in, (unsigned long long)outb,
+                               (unsigned long long)w.connections_total, (unsigned long long)w.commands,
+                               (unsigned long long)w.rejected, (unsigned long long)w.closed_limits,
+                               (unsigned long long)w.net_in, (unsigned long long)w.net_out,
                                (unsigned long long)store_last_lsn(exec_store(c)), (unsigned long long)r.reads,
                                (unsigned long long)r.retries, (unsigned long long)r.fallbacks,
-                               (unsigned long long)e.expired_keys, (unsigned long long)tx,
-                               (unsigned long long)tx_watch, (unsigned long long)tx_err, (unsigned long long)tx_else);
+                               (unsigned long long)e.expired_keys, (unsigned long long)w.txn_exec,
+                               (unsigned long long)w.txn_aborted_watch, (unsigned long long)w.txn_aborted_error,
+                               (unsigned long long)w.txn_failed_compare);
 }
 
 /* Snapshots (Redis's rdb_* names where they mean the same) and how the
  * data was recovered at start; ends the Persistence section. */
 static int info_snapshots(conn_t *c, struct evbuffer *out)
 {
-    runtime_t *rt = c->w->conf->runtime;
-    snapshot_stats_t *s = &rt->snapshot;
-    const recovery_stats_t *r = &rt->recovery;
-    uint64_t last_lsn = atomic_load_explicit(&s->last_lsn, memory_order_relaxed);
-    uint64_t now_lsn = store_last_lsn(exec_store(c)), ok = atomic_load_explicit(&s->ok, memory_order_relaxed);
-    uint32_t busy = atomic_load_explicit(&s->in_progress, memory_order_relaxed);
-    uint64_t start = atomic_load_explicit(&s->current_start_ms, memory_order_relaxed);
-    uint64_t dur = atomic_load_explicit(&s->last_duration_ms, memory_order_relaxed), now = wall_ms();
-    bool failed = atomic_load_explicit(&s->last_failed, memory_order_relaxed);
+    const recovery_stats_t *r = &c->w->conf->runtime->recovery;
+    stats_snapshot_t s;
+    stats_snapshot(exec_store(c), c->w->conf->runtime, stats_wall_ms(), &s);
     return evbuffer_add_printf(
         out,
         "rdb_changes_since_last_save:%llu\r\nrdb_bgsave_in_progress:%u\r\nrdb_last_save_time:%llu\r\n"
@@ -120,15 +96,12 @@ static int info_snapshots(conn_t *c, struct evbuffer *out)
         "snapshot_last_items:%llu\r\nsnapshot_last_duration_ms:%llu\r\nsnapshots_failed:%llu\r\n"
         "snapshot_log_bytes_since:%llu\r\nlog_segments_removed:%llu\r\nrecovery_source:%s\r\n"
         "recovery_time_ms:%llu\r\nrecovery_snapshot_lsn:%llu\r\nrecovery_log_records:%llu\r\n\r\n",
-        (unsigned long long)(now_lsn > last_lsn ? now_lsn - last_lsn : 0), busy,
-        (unsigned long long)(atomic_load_explicit(&s->last_ok_ms, memory_order_relaxed) / 1000),
-        failed ? "err" : "ok", ok ? (long long)(dur / 1000) : -1LL,
-        busy && now > start ? (long long)((now - start) / 1000) : -1LL, (unsigned long long)ok, busy,
-        (unsigned long long)last_lsn, (unsigned long long)atomic_load_explicit(&s->last_size, memory_order_relaxed),
-        (unsigned long long)atomic_load_explicit(&s->last_items, memory_order_relaxed), (unsigned long long)dur,
-        (unsigned long long)atomic_load_explicit(&s->failed, memory_order_relaxed),
-        (unsigned long long)atomic_load_explicit(&s->log_bytes_since, memory_order_relaxed),
-        (unsigned long long)atomic_load_explicit(&s->segments_removed, memory_order_relaxed),
+        (unsigned long long)s.changes_since, (unsigned)s.in_progress, (unsigned long long)(s.last_ok_ms / 1000),
+        s.last_failed ? "err" : "ok", s.ok ? (long long)(s.last_duration_ms / 1000) : -1LL,
+        s.current_ms >= 0 ? (long long)(s.current_ms / 1000) : -1LL, (unsigned long long)s.ok,
+        (unsigned)s.in_progress, (unsigned long long)s.last_lsn, (unsigned long long)s.last_size,
+        (unsigned long long)s.last_items, (unsigned long long)s.last_duration_ms, (unsigned long long)s.failed,
+        (unsigned long long)s.log_bytes_since, (unsigned long long)s.segments_removed,
         r->source[0] ? r->source : "none", (unsigned long long)r->ms, (unsigned long long)r->snapshot_lsn,
         (unsigned long long)r->records);
 }
@@ -136,29 +109,19 @@ static int info_snapshots(conn_t *c, struct evbuffer *out)
 static int info_persistence(conn_t *c, struct evbuffer *out)
 {
     runtime_t *rt = c->w->conf->runtime;
-    persister_stats_t *p = &rt->persister;
-    store_ring_stats_t r;
-    store_ring_stats(exec_store(c), &r);
-    uint64_t disk = atomic_load_explicit(&p->disk_lsn, memory_order_relaxed);
-    uint64_t last_write = atomic_load_explicit(&p->last_write_ms, memory_order_relaxed);
-    uint64_t lag = r.last_lsn > disk ? r.last_lsn - disk : 0;
-    uint64_t now = wall_ms();
+    stats_persister_t p;
+    stats_persister(exec_store(c), rt, stats_wall_ms(), &p);
     return evbuffer_add_printf(
         out,
         "# Persistence\r\nloading:0\r\nfsync:%s\r\nlast_lsn:%llu\r\ndurable_lsn:%llu\r\nlog_lsn:%llu\r\n"
         "ring_size:%llu\r\nring_used:%llu\r\nring_fill_pct:%.1f\r\npersister_pid:%d\r\npersister_restarts:%llu\r\n"
         "persister_lag_records:%llu\r\npersister_lag_ms:%llu\r\nlog_records_written:%llu\r\n"
         "log_bytes_written:%llu\r\nfsyncs:%llu\r\nfsync_last_us:%llu\r\nfsync_max_us:%llu\r\n",
-        rt->fsync, (unsigned long long)r.last_lsn, (unsigned long long)r.durable_lsn, (unsigned long long)disk,
-        (unsigned long long)r.size, (unsigned long long)r.used, r.size ? 100.0 * (double)r.used / (double)r.size : 0.0,
-        (int)atomic_load_explicit(&p->pid, memory_order_relaxed),
-        (unsigned long long)atomic_load_explicit(&p->restarts, memory_order_relaxed), (unsigned long long)lag,
-        (unsigned long long)(lag && last_write && now > last_write ? now - last_write : 0),
-        (unsigned long long)atomic_load_explicit(&p->records, memory_order_relaxed),
-        (unsigned long long)atomic_load_explicit(&p->bytes, memory_order_relaxed),
-        (unsigned long long)atomic_load_explicit(&p->fsyncs, memory_order_relaxed),
-        (unsigned long long)atomic_load_explicit(&p->fsync_last_us, memory_order_relaxed),
-        (unsigned long long)atomic_load_explicit(&p->fsync_max_us, memory_order_relaxed)) < 0
+        rt->fsync, (unsigned long long)p.ring.last_lsn, (unsigned long long)p.ring.durable_lsn,
+        (unsigned long long)p.disk_lsn, (unsigned long long)p.ring.size, (unsigned long long)p.ring.used,
+        100.0 * p.ring_fill, (int)p.pid, (unsigned long long)p.restarts, (unsigned long long)p.lag_records,
+        (unsigned long long)p.lag_ms, (unsigned long long)p.records, (unsigned long long)p.bytes,
+        (unsigned long long)p.fsyncs, (unsigned long long)p.fsync_last_us, (unsigned long long)p.fsync_max_us) < 0
                ? -1
                : info_snapshots(c, out);
 }

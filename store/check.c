@@ -385,6 +385,42 @@ store_err_t store_check(store_t *st, char *report, size_t report_len)
     return err;
 }
 
+/* Copies the header's counters. Relaxed loads: under the mutex they are
+ * exact; without it (store_stats_peek) each is a value a writer stored, and
+ * nclasses is bounds-checked before it indexes anything. */
+static void fill_stats(const store_t *st, store_stats_t *out)
+{
+    const region_hdr_t *h = st->hdr;
+    out->region_size = st->size;
+    out->page_size = STORE_PAGE;
+    out->pages_total = st->arena_pages;
+    out->pages_free = LD64(&h->pages_free);
+    out->bytes_requested = LD64(&h->bytes_requested);
+    out->bytes_hash = LD64(&h->bytes_hash);
+    out->items = LD64(&h->items);
+    uint32_t log2 = LD32(&h->tab[0].log2);
+    out->hash_buckets = log2 < 64 ? 1ull << log2 : 0;
+    out->rehashing = LD32(&h->rehashing) != 0;
+    out->last_lsn = LD64(&h->next_lsn);
+    out->owner_deaths_repaired = LD64(&h->owner_deaths);
+    uint32_t n = LD32(&h->nclasses);
+    out->nclasses = n <= STORE_MAX_CLASSES ? n : STORE_MAX_CLASSES;
+    uint64_t slab_bytes = 0, free_chunk_bytes = 0, class_item_bytes = 0;
+    for (unsigned c = 0; c < out->nclasses; c++) {
+        const class_hdr_t *ch = &h->classes[c];
+        store_class_stats_t *o = &out->classes[c];
+        *o = (store_class_stats_t){LD32(&ch->chunk_size), LD64(&ch->used), LD64(&ch->free_count), LD64(&ch->runs)};
+        slab_bytes += o->runs * LD32(&ch->run_pages) * (uint64_t)STORE_PAGE;
+        free_chunk_bytes += o->free * o->chunk_size;
+        class_item_bytes += o->used * o->chunk_size;
+    }
+    uint64_t item_bytes = LD64(&h->bytes_items);
+    uint64_t large_bytes = item_bytes > class_item_bytes ? item_bytes - class_item_bytes : 0;
+    out->bytes_allocated = slab_bytes + large_bytes + out->bytes_hash;
+    out->bytes_free = out->pages_free * STORE_PAGE + free_chunk_bytes;
+    out->fragmentation = item_bytes ? 1.0 - (double)out->bytes_requested / (double)item_bytes : 0.0;
+}
+
 store_err_t store_stats(store_t *st, store_stats_t *out)
 {
     memset(out, 0, sizeof(*out));
@@ -392,33 +428,21 @@ store_err_t store_stats(store_t *st, store_stats_t *out)
     store_err_t err = locked_here ? sync_lock(st) : STORE_OK;
     if (err != STORE_OK)
         return err;
-    region_hdr_t *h = st->hdr;
-    out->region_size = st->size;
-    out->page_size = STORE_PAGE;
-    out->pages_total = st->arena_pages;
-    out->pages_free = h->pages_free;
-    out->bytes_requested = h->bytes_requested;
-    out->bytes_hash = h->bytes_hash;
-    out->items = h->items;
-    out->hash_buckets = 1ull << h->tab[0].log2;
-    out->rehashing = h->rehashing;
-    out->last_lsn = h->next_lsn;
-    out->owner_deaths_repaired = h->owner_deaths;
-    out->nclasses = h->nclasses;
-    uint64_t slab_bytes = 0, free_chunk_bytes = 0;
-    for (unsigned c = 0; c < h->nclasses; c++) {
-        const class_hdr_t *ch = &h->classes[c];
-        out->classes[c] = (store_class_stats_t){ch->chunk_size, ch->used, ch->free_count, ch->runs};
-        slab_bytes += ch->runs * ch->run_pages * (uint64_t)STORE_PAGE;
-        free_chunk_bytes += ch->free_count * ch->chunk_size;
-    }
-    uint64_t large_bytes = h->bytes_items;
-    for (unsigned c = 0; c < h->nclasses; c++)
-        large_bytes -= h->classes[c].used * h->classes[c].chunk_size;
-    out->bytes_allocated = slab_bytes + large_bytes + h->bytes_hash;
-    out->bytes_free = h->pages_free * STORE_PAGE + free_chunk_bytes;
-    out->fragmentation = h->bytes_items ? 1.0 - (double)h->bytes_requested / (double)h->bytes_items : 0.0;
+    fill_stats(st, out);
     if (locked_here)
         sync_unlock(st);
     return STORE_OK;
+}
+
+void store_stats_peek(const store_t *st, store_stats_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    /* A copy no writer interleaved with, if one comes within a few tries;
+     * else the last copy: still each counter a writer stored. */
+    for (int tries = 0; tries < 8; tries++) {
+        uint64_t s = sync_read_begin(st);
+        fill_stats(st, out);
+        if (!(s & 1) && !sync_read_changed(st, s))
+            break;
+    }
 }

@@ -424,6 +424,11 @@ typedef struct {
 
 /* Takes the mutex briefly. */
 store_err_t store_stats(store_t *st, store_stats_t *out);
+/* The same figures without the mutex (never waits, never repairs a dead
+ * writer's section): for observers that must not change the region, such
+ * as the supervisor's metrics endpoint. Each field is a value a writer
+ * stored; they agree with each other unless writers kept changing them. */
+void store_stats_peek(const store_t *st, store_stats_t *out);
 
 /* Process-private counters of this handle's readers. */
 typedef struct {

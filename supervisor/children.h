@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-typedef enum { CHILD_WORKER, CHILD_PERSISTER } child_kind_t;
+typedef enum { CHILD_WORKER, CHILD_PERSISTER, CHILD_METRICS } child_kind_t;
 
 /* Runs in the child after fork; its return value is the exit status. */
 typedef int (*child_main_fn)(void *arg, child_kind_t kind, int index);

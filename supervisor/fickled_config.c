@@ -37,6 +37,9 @@ static const opt_t opts[] = {
     {"bind", T_STR, F(bind), 0, 0, "address to listen on (default 127.0.0.1)"},
     {"port", T_PORT, F(port), 0, 65535, "native protocol TCP port, 0 = off (default 7070)"},
     {"resp-port", T_PORT, F(resp_port), 0, 65535, "RESP (Redis protocol) port, 0 = off (default 6380)"},
+    {"metrics-port", T_PORT, F(metrics_port), 0, 65535,
+     "HTTP port of /metrics (Prometheus) and /health, 0 = off (default 0)"},
+    {"metrics-bind", T_STR, F(metrics_bind), 0, 0, "address of the metrics port (default 127.0.0.1; no auth)"},
     {"unixsocket", T_STR, F(unixsocket), 0, 0, "also serve the native protocol on this unix socket"},
     {"unixsocketperm", T_OCTAL, F(unixsocketperm), 0, 0777, "permissions of the unix socket (default 700)"},
     {"workers", T_UINT, F(workers), 1, 256, "worker processes (default: online CPUs)"},
@@ -68,6 +71,7 @@ void config_defaults(config_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     snprintf(cfg->bind, sizeof(cfg->bind), "127.0.0.1");
+    snprintf(cfg->metrics_bind, sizeof(cfg->metrics_bind), "127.0.0.1");
     cfg->port = 7070;
     cfg->resp_port = 6380;
     cfg->unixsocketperm = 0700;

@@ -16,6 +16,8 @@ typedef struct {
     char bind[256];
     uint16_t port;          /* native protocol; 0 = off */
     uint16_t resp_port;     /* RESP; 0 = off */
+    uint16_t metrics_port;  /* HTTP /metrics and /health; 0 = off */
+    char metrics_bind[256];
     char unixsocket[108];   /* native protocol on a unix socket; "" = off */
     uint32_t unixsocketperm;
     unsigned workers;

@@ -1,5 +1,6 @@
 # supervisor/local.mk — fickled, the server binary: configuration, data
-# directory, sockets, and the children it forks (workers, persister).
+# directory, sockets, the children it forks (workers, persister) and the
+# HTTP metrics/health endpoint (fk-metrics, a child of its own).
 bin_PROGRAMS += supervisor/fickled
 supervisor_fickled_SOURCES = \
 	supervisor/supervisor.h \
@@ -13,7 +14,10 @@ supervisor_fickled_SOURCES = \
 	supervisor/listen.h \
 	supervisor/listen.c \
 	supervisor/children.h \
-	supervisor/children.c
+	supervisor/children.c \
+	supervisor/metrics.h \
+	supervisor/metrics.c \
+	supervisor/metrics_text.c
 supervisor_fickled_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(XXHASH_CFLAGS)
 FICKLED_LIBS = frontend/libfickle_frontend.a frontend/libfickle_proto.a persister/libfickle_persist.a \
 	common/libfickle_common.a

@@ -1,8 +1,10 @@
 /*
- * loop.c — the supervisor's run loop: fork the workers, wait for signals
- * with sigtimedwait (no handlers at all, so nothing async-signal-unsafe
- * can run), reap and respawn children with back-off, reload on SIGHUP,
- * stop gracefully on SIGTERM/SIGINT.
+ * loop.c — the supervisor's run loop: fork the children (persister,
+ * fk-metrics, workers), wait for signals with sigtimedwait (no handlers
+ * at all, so nothing async-signal-unsafe can run), reap and respawn
+ * children with back-off, reload on SIGHUP, stop gracefully on
+ * SIGTERM/SIGINT. The supervisor runs one thread and parses no network
+ * input: its death would take every child with it.
  */
 #include "config.h"
 
@@ -16,20 +18,33 @@
 
 #include "common/log.h"
 #include "persister/persister.h"
+#include "supervisor/metrics.h"
 #include "supervisor/supervisor.h"
+
+static void close_fd(int fd, const char *what)
+{
+    if (fd >= 0 && close(fd) != 0)
+        log_msg(LOG_WARNING, "close (%s, fd %d): %s", what, fd, strerror(errno));
+}
+
+/* The workers' listening sockets except worker keep's (-1: all): a dead
+ * worker's queue is never drained by the wrong process. */
+static void close_worker_sockets(supervisor_t *sv, int keep)
+{
+    for (unsigned i = 0; i < sv->nworkers; i++)
+        if ((int)i != keep) {
+            close_fd(sv->native_fds[i], "native socket");
+            close_fd(sv->resp_fds[i], "resp socket");
+        }
+}
 
 /* The persister needs none of the sockets. */
 static int persister_entry(supervisor_t *sv)
 {
     log_set_role("persister");
-    for (unsigned i = 0; i < sv->nworkers; i++) {
-        if (sv->native_fds[i] >= 0)
-            close(sv->native_fds[i]);
-        if (sv->resp_fds[i] >= 0)
-            close(sv->resp_fds[i]);
-    }
-    if (sv->unix_fd >= 0)
-        close(sv->unix_fd);
+    close_worker_sockets(sv, -1);
+    close_fd(sv->unix_fd, "unix socket");
+    close_fd(sv->metrics_fd, "metrics socket");
     persister_conf_t pc = {.store = sv->store, .runtime = sv->rt, .segment_size = sv->cfg.segment_size,
                            .snapshot_log_size = sv->cfg.snapshot_log_size,
                            .fsync = sv->cfg.fsync == FSYNC_ALWAYS ? PERSIST_FSYNC_ALWAYS
@@ -41,61 +56,108 @@ static int persister_entry(supervisor_t *sv)
     return persister_main(&pc);
 }
 
-static int worker_entry(void *arg, child_kind_t kind, int index)
+/* fk-metrics keeps only the metrics socket; it reads the region through
+ * the inherited store handle and never writes it. */
+static int metrics_entry(supervisor_t *sv)
+{
+    log_set_role("metrics");
+    close_worker_sockets(sv, -1);
+    close_fd(sv->unix_fd, "unix socket");
+    return metrics_main(sv->metrics_fd, sv->store, sv->rt);
+}
+
+static int worker_entry(supervisor_t *sv, int index)
+{
+    char role[32];
+    snprintf(role, sizeof(role), "worker %d", index);
+    log_set_role(role);
+    close_fd(sv->metrics_fd, "metrics socket");
+    close_worker_sockets(sv, index);
+    return worker_main(&sv->wconf[index]);
+}
+
+static int child_entry(void *arg, child_kind_t kind, int index)
 {
     supervisor_t *sv = arg;
-    char role[32], title[16];
+    char title[16];
     /* The thread name ps, top and the tests' fault shim see (threads
      * inherit it: the snapshot thread is "fk-persister" too). */
-    snprintf(title, sizeof(title), kind == CHILD_PERSISTER ? "fk-persister" : "fk-worker-%d", index);
+    snprintf(title, sizeof(title), kind == CHILD_PERSISTER ? "fk-persister" : kind == CHILD_METRICS ? "fk-metrics"
+                                                                                                    : "fk-worker-%d",
+             index);
     if (prctl(PR_SET_NAME, title) != 0)
         log_msg(LOG_WARNING, "prctl(PR_SET_NAME %s): %s", title, strerror(errno));
     if (kind == CHILD_PERSISTER)
         return persister_entry(sv);
-    snprintf(role, sizeof(role), "worker %d", index);
-    log_set_role(role);
-    /* The other workers' sockets are theirs: closing them here means a
-     * dead worker's queue is never drained by the wrong process. */
-    for (unsigned i = 0; i < sv->nworkers; i++)
-        if (i != (unsigned)index) {
-            if (sv->native_fds[i] >= 0)
-                close(sv->native_fds[i]);
-            if (sv->resp_fds[i] >= 0)
-                close(sv->resp_fds[i]);
-        }
-    return worker_main(&sv->wconf[index]);
+    if (kind == CHILD_METRICS)
+        return metrics_entry(sv);
+    return worker_entry(sv, index);
 }
 
 static const char *child_name(const child_t *c, char *buf, size_t len)
 {
-    if (c->kind == CHILD_PERSISTER)
-        snprintf(buf, len, "persister");
-    else
+    if (c->kind == CHILD_WORKER)
         snprintf(buf, len, "worker %d", c->index);
+    else
+        snprintf(buf, len, c->kind == CHILD_PERSISTER ? "persister" : "metrics");
     return buf;
+}
+
+/* The runtime page's pid of c (0 while none runs: INFO, /health) and its
+ * respawn counter. */
+static _Atomic int32_t *child_pid_slot(supervisor_t *sv, const child_t *c, _Atomic uint64_t **restarts)
+{
+    if (c->kind == CHILD_PERSISTER) {
+        *restarts = &sv->rt->persister.restarts;
+        return &sv->rt->persister.pid;
+    }
+    if (c->kind == CHILD_METRICS) {
+        *restarts = &sv->rt->metrics.restarts;
+        return &sv->rt->metrics.pid;
+    }
+    *restarts = &sv->rt->workers[c->index].restarts;
+    return &sv->rt->workers[c->index].pid;
 }
 
 static void spawn(supervisor_t *sv, child_t *c)
 {
     char name[32];
-    if (children_spawn(c, worker_entry, sv) != 0) {
+    if (children_spawn(c, child_entry, sv) != 0) {
         log_msg(LOG_WARNING, "fork (%s): %s; retrying", child_name(c, name, sizeof(name)), strerror(errno));
         children_died(c, children_now_ms());
         return;
     }
-    if (c->kind == CHILD_PERSISTER && c->restarts++ > 0)
-        atomic_fetch_add_explicit(&sv->rt->persister.restarts, 1, memory_order_relaxed);
+    /* Children store their own pid too (the persister); publishing it
+     * here leaves no gap in which /health counts a running one as dead. */
+    _Atomic uint64_t *restarts;
+    atomic_store_explicit(child_pid_slot(sv, c, &restarts), (int32_t)c->pid, memory_order_relaxed);
+    if (c->restarts++ > 0)
+        atomic_fetch_add_explicit(restarts, 1, memory_order_relaxed);
     log_msg(LOG_INFO, "%s started (pid %d)", child_name(c, name, sizeof(name)), (int)c->pid);
+}
+
+#define MAX_CHILDREN (RUNTIME_MAX_WORKERS + 2)
+
+/* Every child the supervisor runs: the persister, fk-metrics if the
+ * metrics port is on, the workers. Returns how many are in out. */
+static size_t all_children(supervisor_t *sv, child_t *out[MAX_CHILDREN])
+{
+    size_t n = 0;
+    out[n++] = &sv->persister;
+    if (sv->metrics_fd >= 0)
+        out[n++] = &sv->metrics;
+    for (unsigned i = 0; i < sv->nworkers; i++)
+        out[n++] = &sv->workers[i];
+    return n;
 }
 
 /* The child table entry of pid, or NULL. */
 static child_t *find_child(supervisor_t *sv, pid_t pid)
 {
-    if (sv->persister.pid == pid)
-        return &sv->persister;
-    for (unsigned i = 0; i < sv->nworkers; i++)
-        if (sv->workers[i].pid == pid)
-            return &sv->workers[i];
+    child_t *all[MAX_CHILDREN];
+    for (size_t i = 0, n = all_children(sv, all); i < n; i++)
+        if (all[i]->pid == pid)
+            return all[i];
     return NULL;
 }
 
@@ -121,8 +183,8 @@ static void reap(supervisor_t *sv, bool stopping)
         c->pid = 0;
         if (c->kind == CHILD_WORKER)
             forget_clients(sv, c->index);
-        else
-            atomic_store_explicit(&sv->rt->persister.pid, 0, memory_order_relaxed); /* INFO: none running */
+        _Atomic uint64_t *restarts;
+        atomic_store_explicit(child_pid_slot(sv, c, &restarts), 0, memory_order_relaxed); /* none running */
         if (stopping) {
             log_msg(LOG_INFO, "%s (pid %d) %s", name, (int)pid, how);
             continue;
@@ -137,34 +199,35 @@ static void reap(supervisor_t *sv, bool stopping)
 static void respawn_due(supervisor_t *sv)
 {
     uint64_t now = children_now_ms();
-    if (sv->persister.pid == 0 && sv->persister.respawn_at_ms <= now)
-        spawn(sv, &sv->persister);
-    for (unsigned i = 0; i < sv->nworkers; i++) {
-        child_t *c = &sv->workers[i];
-        if (c->pid == 0 && c->respawn_at_ms <= now)
-            spawn(sv, c);
-    }
+    child_t *all[MAX_CHILDREN];
+    for (size_t i = 0, n = all_children(sv, all); i < n; i++)
+        if (all[i]->pid == 0 && all[i]->respawn_at_ms <= now)
+            spawn(sv, all[i]);
 }
 
 /* Milliseconds until the next respawn is due (capped at 1 s). */
 static uint64_t next_wake_ms(supervisor_t *sv)
 {
     uint64_t now = children_now_ms(), wait = 1000;
-    if (sv->persister.pid == 0)
-        wait = sv->persister.respawn_at_ms <= now ? 0 : sv->persister.respawn_at_ms - now;
-    for (unsigned i = 0; i < sv->nworkers; i++) {
-        child_t *c = &sv->workers[i];
+    child_t *all[MAX_CHILDREN];
+    for (size_t i = 0, n = all_children(sv, all); i < n; i++) {
+        const child_t *c = all[i];
         if (c->pid == 0)
             wait = c->respawn_at_ms <= now ? 0 : (c->respawn_at_ms - now < wait ? c->respawn_at_ms - now : wait);
     }
     return wait;
 }
 
+static void signal_child(const child_t *c, int sig)
+{
+    if (c->pid > 0 && kill(c->pid, sig) != 0 && errno != ESRCH)
+        log_msg(LOG_WARNING, "kill(%d, %d): %s", (int)c->pid, sig, strerror(errno));
+}
+
 static void signal_workers(supervisor_t *sv, int sig)
 {
     for (unsigned i = 0; i < sv->nworkers; i++)
-        if (sv->workers[i].pid > 0 && kill(sv->workers[i].pid, sig) != 0 && errno != ESRCH)
-            log_msg(LOG_WARNING, "kill(%d, %d): %s", (int)sv->workers[i].pid, sig, strerror(errno));
+        signal_child(&sv->workers[i], sig);
 }
 
 static unsigned running(const supervisor_t *sv)
@@ -198,6 +261,7 @@ static void reload(supervisor_t *sv)
                             "and log-level reloaded (other options need a restart)");
     }
     signal_workers(sv, SIGHUP);
+    signal_child(&sv->metrics, SIGHUP); /* its log level */
 }
 
 /* Waits for one of our signals for up to ms. Returns it, or 0. */
@@ -210,23 +274,25 @@ static int wait_signal(const sigset_t *set, uint64_t ms)
     return sig < 0 ? 0 : sig;
 }
 
-/* Stops the persister after the workers: it writes what the ring still
- * holds, fsyncs, and exits. */
-static void stop_persister(supervisor_t *sv, const sigset_t *set)
+/* Asks c to stop (SIGTERM), waits up to ms for it, then kills it. Used
+ * for fk-metrics (nothing to finish) and the persister, after the
+ * workers: it writes what the ring still holds, fsyncs, and exits. */
+static void stop_child(supervisor_t *sv, const sigset_t *set, child_t *c, uint64_t ms)
 {
-    if (sv->persister.pid <= 0)
+    if (c->pid <= 0)
         return;
-    if (kill(sv->persister.pid, SIGTERM) != 0 && errno != ESRCH)
-        log_msg(LOG_WARNING, "kill(persister): %s", strerror(errno));
-    uint64_t deadline = children_now_ms() + 30000;
-    while (sv->persister.pid > 0 && children_now_ms() < deadline) {
+    char name[32];
+    child_name(c, name, sizeof(name));
+    signal_child(c, SIGTERM);
+    uint64_t deadline = children_now_ms() + ms;
+    while (c->pid > 0 && children_now_ms() < deadline) {
         wait_signal(set, 100);
         reap(sv, true);
     }
-    if (sv->persister.pid > 0) {
-        log_msg(LOG_WARNING, "the persister did not stop in 30 s; killing it (the log keeps what it wrote)");
-        kill(sv->persister.pid, SIGKILL);
-        while (sv->persister.pid > 0) {
+    if (c->pid > 0) {
+        log_msg(LOG_WARNING, "the %s did not stop in %llu ms; killing it", name, (unsigned long long)ms);
+        signal_child(c, SIGKILL);
+        while (c->pid > 0) {
             wait_signal(set, 100);
             reap(sv, true);
         }
@@ -268,14 +334,20 @@ int supervisor_run(supervisor_t *sv)
     signal(SIGPIPE, SIG_IGN);
     sv->persister = (child_t){.kind = CHILD_PERSISTER, .index = -1};
     spawn(sv, &sv->persister);
+    sv->metrics = (child_t){.kind = CHILD_METRICS, .index = -1};
+    if (sv->metrics_fd >= 0)
+        spawn(sv, &sv->metrics);
     for (unsigned i = 0; i < sv->nworkers; i++) {
         sv->workers[i] = (child_t){.kind = CHILD_WORKER, .index = (int)i};
         spawn(sv, &sv->workers[i]);
     }
-    log_msg(LOG_NOTICE, "fickled %s ready to accept connections: native port %u, resp port %u%s%s, %u workers, "
+    char metrics[48] = "";
+    if (sv->metrics_fd >= 0)
+        snprintf(metrics, sizeof(metrics), ", metrics port %u", sv->metrics_port);
+    log_msg(LOG_NOTICE, "fickled %s ready to accept connections: native port %u, resp port %u%s%s%s, %u workers, "
                         "data dir %s",
             PACKAGE_VERSION, sv->port, sv->resp_port, sv->unix_fd >= 0 ? ", unix socket " : "",
-            sv->unix_fd >= 0 ? sv->cfg.unixsocket : "", sv->nworkers, sv->dd.path);
+            sv->unix_fd >= 0 ? sv->cfg.unixsocket : "", metrics, sv->nworkers, sv->dd.path);
     for (;;) {
         int sig = wait_signal(&set, next_wake_ms(sv));
         if (sig == SIGTERM || sig == SIGINT) {
@@ -287,8 +359,9 @@ int supervisor_run(supervisor_t *sv)
         reap(sv, false);
         respawn_due(sv);
     }
+    stop_child(sv, &set, &sv->metrics, 5000);
     stop_workers(sv, &set);
-    stop_persister(sv, &set);
+    stop_child(sv, &set, &sv->persister, 30000);
     log_msg(LOG_NOTICE, "fickled stopped");
     return 0;
 }

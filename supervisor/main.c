@@ -23,6 +23,7 @@
 #include "supervisor/supervisor.h"
 
 #define LISTEN_BACKLOG 511
+#define METRICS_BACKLOG 64 /* scrapers and health checkers: a few */
 
 static void store_logger(int level, const char *msg)
 {
@@ -64,6 +65,15 @@ static int bind_sockets(supervisor_t *sv)
             log_msg(LOG_ERR, "cannot listen: %s", err);
             return -1;
         }
+    }
+    if (sv->cfg.metrics_port) {
+        char err[512];
+        sv->metrics_fd = listen_tcp(sv->cfg.metrics_bind, sv->cfg.metrics_port, METRICS_BACKLOG, err, sizeof(err));
+        if (sv->metrics_fd < 0) {
+            log_msg(LOG_ERR, "cannot listen (metrics): %s", err);
+            return -1;
+        }
+        sv->metrics_port = listen_port(sv->metrics_fd);
     }
     if (!sv->cfg.port && !sv->cfg.resp_port && !sv->cfg.unixsocket[0]) {
         log_msg(LOG_ERR, "nothing to serve: --port, --resp-port and --unixsocket are all off");
@@ -226,6 +236,7 @@ int main(int argc, char **argv)
     static supervisor_t sv;
     char err[1024];
     sv.unix_fd = -1;
+    sv.metrics_fd = -1;
     sv.argc = argc;
     sv.argv = argv;
     sv.dd.lock_fd = -1;

@@ -21,11 +21,13 @@ typedef struct {
     int native_fds[RUNTIME_MAX_WORKERS]; /* one SO_REUSEPORT socket per worker, -1 = off */
     int resp_fds[RUNTIME_MAX_WORKERS];
     int unix_fd;
-    uint16_t port, resp_port;            /* as bound */
+    int metrics_fd;                      /* HTTP /metrics, /health; -1 = off (only fk-metrics keeps it) */
+    uint16_t port, resp_port, metrics_port; /* as bound */
     worker_conf_t wconf[RUNTIME_MAX_WORKERS];
     child_t workers[RUNTIME_MAX_WORKERS];
     unsigned nworkers;
     child_t persister;
+    child_t metrics;                     /* fk-metrics, if metrics_fd >= 0 */
     char log_dir[4200];
     recovery_stats_t recovery;           /* published on the runtime page once it exists */
     uint64_t snapshot_lsn, snapshot_ms;  /* newest snapshot at start: L0, mtime (LASTSAVE) */

@@ -46,7 +46,7 @@ typedef struct {
     uint32_t action;  /* fs_action_t */
     char proc[16];    /* only threads whose name (PR_GET_NAME) contains this ("": any):
                        * fickled names its processes fk-persister (the snapshot thread
-                       * too) and fk-worker-N; the supervisor keeps "fickled" */
+                       * too), fk-worker-N and fk-metrics; the supervisor keeps "fickled" */
     char path[96];    /* only files whose path contains this ("": any) */
     uint64_t skip;    /* let this many matching calls through first */
     int64_t count;    /* then inject this many faults (-1: until cleared) */
