@@ -162,10 +162,43 @@ static store_err_t dead_owner(pid_t dead)
     return err;
 }
 
+/* Writers' critical sections last a microsecond or two, a futex sleep and
+ * wake-up several times that (two context switches; in a VM, more): on a
+ * machine with more than one core a writer that finds the mutex held
+ * first spins up to SYNC_LOCK_SPIN_NS for it, as glibc's adaptive mutexes
+ * do (robust mutexes never spin). It only reads the lock word until it
+ * looks free, so the spin does not bounce the line between cores. Returns
+ * trylock's result: 0, EOWNERDEAD, EBUSY (still held: block), or an error. */
+#define SYNC_LOCK_SPIN_NS 5000
+
+static int spin_trylock(struct store *st)
+{
+    static long cpus;
+    if (cpus == 0)
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int rc = pthread_mutex_trylock(&st->hdr->mutex);
+    if (rc != EBUSY || cpus < 2)
+        return rc;
+    struct timespec t0, t;
+    if (clock_gettime(CLOCK_MONOTONIC, &t0) != 0)
+        return EBUSY;
+    for (unsigned i = 1;; i++) {
+        cpu_relax();
+        if (__atomic_load_n(&st->hdr->mutex.__data.__lock, __ATOMIC_RELAXED) == 0 &&
+            (rc = pthread_mutex_trylock(&st->hdr->mutex)) != EBUSY)
+            return rc;
+        if (i % 32 == 0 && (clock_gettime(CLOCK_MONOTONIC, &t) != 0 ||
+                            (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > SYNC_LOCK_SPIN_NS))
+            return EBUSY;
+    }
+}
+
 store_err_t sync_lock(struct store *st)
 {
     pid_t dead = 0;
-    int rc = robust_futexes_missing() ? lock_without_robust(st, &dead) : pthread_mutex_lock(&st->hdr->mutex);
+    int rc = robust_futexes_missing() ? EBUSY : spin_trylock(st);
+    if (rc == EBUSY)
+        rc = robust_futexes_missing() ? lock_without_robust(st, &dead) : pthread_mutex_lock(&st->hdr->mutex);
     if (dead != 0)
         return dead_owner(dead);
     return lock_result(st, rc, "pthread_mutex_lock");

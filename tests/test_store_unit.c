@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -584,6 +585,45 @@ static void expect_counter_keys(store_t *st, unsigned n)
     store_buf_free(&b);
 }
 
+/* The writer mutex excludes whether a waiter gets it while spinning (a
+ * hold shorter than the spin) or after blocking (a longer one): a waiter
+ * never holds it before the holder has released it. */
+START_TEST(writer_waits_for_holder)
+{
+    static const unsigned hold_us[] = {0, 2, 20, 3000};
+    tu_region_t r;
+    store_t *st = tu_ck_create(&r, "unit-spin", 4 * MiB, 0);
+    volatile int *flags = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne((void *)flags, MAP_FAILED);
+    for (unsigned i = 0; i < sizeof(hold_us) / sizeof(hold_us[0]); i++) {
+        for (int round = 0; round < 50; round++) {
+            flags[0] = flags[1] = 0;
+            pid_t pid = tu_ck_fork();
+            if (pid == 0) {
+                if (store_write_lock(st) != STORE_OK)
+                    _exit(2);
+                __atomic_store_n(&flags[0], 1, __ATOMIC_SEQ_CST); /* holding */
+                struct timespec ts = {0, (long)hold_us[i] * 1000};
+                nanosleep(&ts, NULL);
+                __atomic_store_n(&flags[1], 1, __ATOMIC_SEQ_CST); /* releasing */
+                store_write_unlock(st);
+                _exit(0);
+            }
+            while (!__atomic_load_n(&flags[0], __ATOMIC_SEQ_CST))
+                ;
+            ck_assert_int_eq(store_write_lock(st), STORE_OK);
+            int released = __atomic_load_n(&flags[1], __ATOMIC_SEQ_CST);
+            store_write_unlock(st);
+            ck_assert_msg(released, "hold %u us: the waiter got the mutex while the holder held it", hold_us[i]);
+            ck_assert_int_eq(tu_ck_wait(pid), 0);
+        }
+    }
+    munmap((void *)flags, 4096);
+    tu_ck_check(st);
+    tu_ck_destroy(&r);
+}
+END_TEST
+
 START_TEST(hash_growth)
 {
     const unsigned n = 200000;
@@ -757,6 +797,7 @@ static Suite *unit_suite(void)
     tcase_add_test(tc, large_values);
     tcase_add_test(tc, large_value_limits);
     tcase_add_test(tc, hash_growth);
+    tcase_add_test(tc, writer_waits_for_holder);
     suite_add_tcase(s, tc);
     tc = tcase_create("damage");
     tcase_set_timeout(tc, 60);
