@@ -7,12 +7,18 @@
 #      all of them new, so nearly every SET is an insert), and the same
 #      with --fsync always over OVERWRITE_KEYS existing keys (every SET an
 #      overwrite: what an ordered index costs shows in the difference);
+#      Then --fsync always again on an emulated slower disk: both servers
+#      with bench/fsync_delay.so preloaded, each fsync taking
+#      FSYNC_DELAYS microseconds longer (a real SSD flushes in 0.2-2 ms,
+#      this machine's virtual disk in about 0.1 ms);
 #   2. restart with KEYS keys of 32-byte values: fickled warm attach (the
 #      region survived), fickled cold recovery (region gone: log replay),
 #      and redis-server loading its RDB; time from start until DBSIZE
 #      answers with every key.
 # Settings (environment): FICKLED, N=20000 (requests per fsync-always
-# run; everysec runs use 10x), KEYS=1000000, OVERWRITE_KEYS=100000.
+# run; everysec runs use 10x), KEYS=1000000, OVERWRITE_KEYS=100000,
+# FSYNC_DELAYS="1000 2000" (empty: skip), FSYNC_DELAY_LIB (make
+# bench-persist builds and passes bench/fsync_delay.so).
 # Same caveat as server_bench.sh: client and servers share the machine.
 set -euo pipefail
 
@@ -20,6 +26,8 @@ FICKLED=${FICKLED:-./supervisor/fickled}
 N=${N:-20000}
 KEYS=${KEYS:-1000000}
 OVERWRITE_KEYS=${OVERWRITE_KEYS:-100000}
+FSYNC_DELAYS=${FSYNC_DELAYS-1000 2000}
+FSYNC_DELAY_LIB=${FSYNC_DELAY_LIB:-}
 . "$(dirname "$0")/lib.sh"
 
 for prog in redis-server redis-benchmark redis-cli; do
@@ -38,18 +46,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_fickle() { # name fsync
+# The environment that makes fsync slower by $1 us (nothing for 0 or "").
+delay_env() { [ -n "${1:-}" ] && [ "$1" != 0 ] && echo "LD_PRELOAD=$FSYNC_DELAY_LIB FSYNC_DELAY_US=$1"; true; }
+
+start_fickle() { # name fsync [fsync delay us]
   port[$1]=${port[$1]:-$(free_port)}
   mkdir -p "$shm/$1"
-  "$FICKLED" --port 0 --resp-port "${port[$1]}" --workers 2 --memory 1g --fsync "$2" --data-dir "$tmp/$1" \
+  env $(delay_env "${3:-}") "$FICKLED" --port 0 --resp-port "${port[$1]}" --workers 2 --memory 1g --fsync "$2" --data-dir "$tmp/$1" \
     --shm-dir "$shm/$1" --log-file "$tmp/$1.log" </dev/null >/dev/null 2>&1 &
   pid[$1]=$!
 }
 
-start_redis() { # name appendonly appendfsync
+start_redis() { # name appendonly appendfsync [fsync delay us]
   port[$1]=${port[$1]:-$(free_port)}
   mkdir -p "$tmp/$1"
-  redis-server --port "${port[$1]}" --bind 127.0.0.1 --save '' --appendonly "$2" --appendfsync "$3" \
+  env $(delay_env "${4:-}") redis-server --port "${port[$1]}" --bind 127.0.0.1 --save '' --appendonly "$2" --appendfsync "$3" \
     --dir "$tmp/$1" --logfile "$tmp/$1.log" </dev/null >/dev/null 2>&1 &
   pid[$1]=$!
 }
@@ -91,6 +102,21 @@ for mode in always everysec; do
   stop "f-$mode"; stop "r-$mode"
 done
 echo "(always/ow: every SET overwrites one of $OVERWRITE_KEYS keys loaded first; the other rows insert new keys)"
+
+if [ -n "$FSYNC_DELAYS" ]; then
+  [ -f "$FSYNC_DELAY_LIB" ] || { echo "persist_bench: FSYNC_DELAY_LIB=$FSYNC_DELAY_LIB is no file (make bench/fsync_delay.so)" >&2; exit 1; }
+  echo "== SET throughput, --fsync always, each fsync of both servers made slower (bench/fsync_delay.so)"
+  printf '%-10s %-3s %12s %12s %8s\n' "+us/fsync" P fickle redis ratio
+  for d in $FSYNC_DELAYS; do
+    start_fickle "f-slow$d" always "$d"; start_redis "r-slow$d" yes always "$d"
+    wait_ready "${port[f-slow$d]}"; wait_ready "${port[r-slow$d]}"
+    for p in 1 16; do
+      f=$(set_rps "${port[f-slow$d]}" "$p" "$N"); r=$(set_rps "${port[r-slow$d]}" "$p" "$N")
+      printf '%-10s %-3s %12s %12s %8s\n' "$d" "$p" "$f" "$r" "$(ratio "$f" "$r")"
+    done
+    stop "f-slow$d"; stop "r-slow$d"
+  done
+fi
 
 # KEYS SETs of 32-byte values in RESP, fed with redis-cli --pipe.
 load_file=$tmp/load.resp

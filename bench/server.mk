@@ -18,10 +18,16 @@ bench-server: supervisor/fickled bench/native_bench$(EXEEXT)
 	  $(SHELL) $(srcdir)/bench/server_bench.sh
 
 # Durability: fsync always/everysec against Redis's AOF, restart times.
-EXTRA_DIST += bench/lib.sh bench/persist_bench.sh
+# bench/fsync_delay.so (a plain rule, like tests/faultshim.so: a preload
+# library, not a program) emulates a disk slower to flush, for both servers.
+EXTRA_DIST += bench/lib.sh bench/persist_bench.sh bench/fsync_delay.c
+bench/fsync_delay.so: $(srcdir)/bench/fsync_delay.c
+	$(AM_V_CC)$(CC) -shared -fPIC -O2 -fvisibility=hidden $(WARN_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(srcdir)/bench/fsync_delay.c -ldl
+CLEANFILES += bench/fsync_delay.so
 .PHONY: bench-persist
-bench-persist: supervisor/fickled
-	FICKLED=$(abs_top_builddir)/supervisor/fickled $(SHELL) $(srcdir)/bench/persist_bench.sh
+bench-persist: supervisor/fickled bench/fsync_delay.so
+	FICKLED=$(abs_top_builddir)/supervisor/fickled FSYNC_DELAY_LIB=$(abs_top_builddir)/bench/fsync_delay.so \
+	  $(SHELL) $(srcdir)/bench/persist_bench.sh
 
 # What a request costs the server (CPU, context switches, system calls),
 # fickled against redis-server: a measure the machine's noise moves little.
