@@ -103,33 +103,28 @@ static proto_result_t too_large(conn_t *c, const cmd_t *cmd, struct evbuffer *ou
     return PROTO_CLOSE;
 }
 
-/* Pipelined requests: start the hash-index misses of the next few
- * requests' keys together, in two waves (buckets, then the items they
- * point to), so that running them finds the lines in cache instead of
- * paying each miss in turn. Returns how many requests after the first
- * one it covered. */
+/* Pipelined requests: start the index misses of the next few requests'
+ * keys together (store_prefetch_keys), so that running them finds the
+ * lines in cache instead of paying each miss in turn. Returns how many
+ * requests after the first one it covered. */
 static unsigned prefetch_ahead(conn_t *c, const char *buf, size_t len, const conn_pump_t *p)
 {
-    const char *key[CONN_PREFETCH_DEPTH];
-    size_t klen[CONN_PREFETCH_DEPTH], at = 0;
-    unsigned n = 0;
+    store_key_t keys[CONN_PREFETCH_DEPTH];
+    size_t at = 0;
+    unsigned n = 0, nkeys = 0;
     while (n < CONN_PREFETCH_DEPTH && at < len) {
-        size_t used = p->peek_key(buf + at, len - at, &key[n], &klen[n]);
+        const char *key;
+        size_t klen, used = p->peek_key(buf + at, len - at, &key, &klen);
         if (used == 0)
             break;
+        if (key != NULL)
+            keys[nkeys++] = (store_key_t){key, klen};
         at += used;
         n++;
     }
     if (n < 2)
         return 0; /* a lone request: its own lookup pays the same misses */
-    store_t *st = c->w->conf->store;
-    uint32_t hash[CONN_PREFETCH_DEPTH];
-    for (unsigned i = 0; i < n; i++)
-        if (key[i] != NULL)
-            hash[i] = store_prefetch_bucket(st, key[i], klen[i]);
-    for (unsigned i = 0; i < n; i++)
-        if (key[i] != NULL)
-            store_prefetch_item(st, hash[i]);
+    store_prefetch_keys(c->w->conf->store, keys, nkeys);
     return n - 1;
 }
 

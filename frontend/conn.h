@@ -116,7 +116,7 @@ void conn_count_limit_close(conn_t *c);
 /* How many pipelined requests conn_pump prefetches ahead: enough to cover
  * a typical pipeline, few enough that the lines are still in cache when
  * their requests run. */
-#define CONN_PREFETCH_DEPTH 16
+#define CONN_PREFETCH_DEPTH STORE_PREFETCH_MAX
 
 /* Worker: releases every parked connection whose wait is over: the durable
  * LSN covers its writes and, after a SAVE, the persister answered it; and

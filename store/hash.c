@@ -10,7 +10,6 @@
 #include "store/alloc.h"
 #include "store/hash.h"
 #include "store/journal.h"
-#include "store/store.h"
 #include "store/sync.h"
 
 uint32_t hash_key(const void *key, size_t klen)
@@ -34,23 +33,6 @@ uint32_t *hash_bucket(const struct store *st, uint32_t h)
             return table_slot(st, LD32(&hd->tab[1].table), l1, h);
     }
     return table_slot(st, LD32(&hd->tab[0].table), LD32(&hd->tab[0].log2), h);
-}
-
-uint32_t store_prefetch_bucket(const struct store *st, const void *key, size_t klen)
-{
-    uint32_t h = hash_key(key, klen);
-    const uint32_t *slot = hash_bucket(st, h);
-    if (slot != NULL)
-        __builtin_prefetch(slot, 0, 3);
-    return h;
-}
-
-void store_prefetch_item(const struct store *st, uint32_t h)
-{
-    const uint32_t *slot = hash_bucket(st, h);
-    ref_t ref = slot != NULL ? LD32(slot) : 0;
-    if (ref != 0 && ref_ok(st, ref, sizeof(item_t)))
-        __builtin_prefetch(ref_ptr(st, ref), 0, 3);
 }
 
 int hash_find_link_locked(const struct store *st, const void *key, size_t klen, uint32_t h, iview_t *v,

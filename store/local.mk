@@ -15,6 +15,7 @@ STORE_SOURCES = \
 	store/hash.c \
 	store/skiplist.h \
 	store/skiplist.c \
+	store/prefetch.c \
 	store/item.h \
 	store/read.h \
 	store/read.c \

@@ -71,12 +71,15 @@ typedef struct {
 
 /* One step of a search: loads the item after its slot on its level,
  * then moves past it or one level down, and prefetches the item its next
- * step will load. Returns false if the item is invalid. */
+ * step will load. preds/refs (NULL for a prefetch walk) get the level's
+ * pred when the walk goes down. Links are read with relaxed atomic loads
+ * so that a prefetch walk may run without the mutex; item_load bounds
+ * every item first. Returns false if the item is invalid. */
 static bool group_step(const struct store *st, const sl_key_t *key, group_walk_t *w,
                        uint32_t *preds[STORE_MAX_LEVEL], ref_t refs[STORE_MAX_LEVEL])
 {
     int l = w->level;
-    ref_t next = w->fwd[l];
+    ref_t next = LD32(&w->fwd[l]);
     iview_t v;
     bool down = next == 0;
     if (!down) {
@@ -85,15 +88,17 @@ static bool group_step(const struct store *st, const sl_key_t *key, group_walk_t
         down = key_cmp(v.key, v.klen, key->key, key->klen) >= 0;
     }
     if (down) {
-        preds[l] = w->fwd;
-        refs[l] = w->owner;
+        if (preds) {
+            preds[l] = w->fwd;
+            refs[l] = w->owner;
+        }
         if (--w->level < 0)
             return true;
-        next = w->fwd[l - 1];
+        next = LD32(&w->fwd[l - 1]);
     } else {
         w->fwd = v.fwd;
         w->owner = next;
-        next = v.fwd[l];
+        next = LD32(&v.fwd[l]);
     }
     /* Both lines an item may straddle: its header and, for a short key,
      * its links and key (a prefetch never faults). */
@@ -104,34 +109,47 @@ static bool group_step(const struct store *st, const sl_key_t *key, group_walk_t
     return true;
 }
 
-int sl_find_preds_group_locked(const struct store *st, const sl_key_t *keys, unsigned n,
-                               uint32_t *preds[][STORE_MAX_LEVEL], ref_t refs[][STORE_MAX_LEVEL])
+/* Runs n searches round-robin, one step each: a search's next item is
+ * fetched while the others take their steps, so up to n misses are in
+ * flight. preds/refs NULL: a prefetch walk. 0, or READ_TORN. */
+static int group_walk(const struct store *st, const sl_key_t *keys, unsigned n, uint32_t *preds[][STORE_MAX_LEVEL],
+                      ref_t refs[][STORE_MAX_LEVEL])
 {
-    unsigned top = st->hdr->sl_level;
+    unsigned top = LD32(&st->hdr->sl_level);
     if (top == 0 || top > STORE_MAX_LEVEL || n > SL_GROUP_MAX)
         return READ_TORN;
     group_walk_t w[SL_GROUP_MAX];
     for (unsigned i = 0; i < n; i++) {
         w[i] = (group_walk_t){sl_head(st), 0, (int)top - 1};
-        for (unsigned l = top; l < STORE_MAX_LEVEL; l++) {
+        for (unsigned l = top; preds && l < STORE_MAX_LEVEL; l++) {
             preds[i][l] = sl_head(st);
             refs[i][l] = 0;
         }
     }
-    /* Round-robin, one step each: a search's next item is fetched while
-     * the others take their steps, so up to n misses are in flight. */
     uint64_t steps = 0;
     for (unsigned active = n; active > 0;) {
         active = 0;
         for (unsigned i = 0; i < n; i++) {
             if (w[i].level < 0)
                 continue;
-            if (++steps > st->max_steps * n || !group_step(st, &keys[i], &w[i], preds[i], refs[i]))
+            if (++steps > st->max_steps * n ||
+                !group_step(st, &keys[i], &w[i], preds ? preds[i] : NULL, refs ? refs[i] : NULL))
                 return READ_TORN;
             active += w[i].level >= 0;
         }
     }
     return 0;
+}
+
+int sl_find_preds_group_locked(const struct store *st, const sl_key_t *keys, unsigned n,
+                               uint32_t *preds[][STORE_MAX_LEVEL], ref_t refs[][STORE_MAX_LEVEL])
+{
+    return group_walk(st, keys, n, preds, refs);
+}
+
+void sl_prefetch_group(const struct store *st, const sl_key_t *keys, unsigned n)
+{
+    (void)group_walk(st, keys, n, NULL, NULL); /* a hint: a torn walk just stops */
 }
 
 void sl_removals_start(sl_removals_t *r)

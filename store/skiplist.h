@@ -37,16 +37,19 @@ int sl_search(const struct store *st, const void *key, size_t klen, sl_mode_t mo
  * to SL_GROUP_MAX chains overlap. */
 #define SL_GROUP_MAX 64
 
-typedef struct {
-    const void *key;
-    size_t klen;
-} sl_key_t;
+typedef store_key_t sl_key_t;
 
 /* For each of the n (<= SL_GROUP_MAX) keys, the SL_BEFORE_GE preds and
  * pred_refs sl_find_preds() would give. 0, or READ_TORN if an item on the
  * way is invalid or the walks ran too long. Caller holds the mutex. */
 int sl_find_preds_group_locked(const struct store *st, const sl_key_t *keys, unsigned n,
                                uint32_t *preds[][STORE_MAX_LEVEL], ref_t refs[][STORE_MAX_LEVEL]);
+
+/* The same walks as a hint, without the mutex and recording nothing: the
+ * lines the searches for these keys will load come into cache together
+ * (inserts of pipelined requests, see store_prefetch_keys). A walk that
+ * meets a torn item stops. */
+void sl_prefetch_group(const struct store *st, const sl_key_t *keys, unsigned n);
 
 /* Removals in ascending key order of items whose preds were searched
  * before the removals of smaller keys: a pred may lie in an item removed

@@ -128,16 +128,6 @@ typedef struct {
  * expired. Never takes the writer mutex unless optimistic reads keep failing. */
 store_err_t store_get(store_t *st, const void *key, size_t klen, store_buf_t *val, store_meta_t *meta);
 
-/* Prefetch hints for a batch of pipelined requests: the caller is about to
- * look these keys up and wants the memory misses of the lookups to overlap
- * instead of being paid one after the other. Stage 1 hashes the key and
- * prefetches its hash bucket, returning the hash; stage 2, called once the
- * buckets of the batch are on their way, reads the bucket (racily: the
- * value is only a hint, and nothing is dereferenced) and prefetches the
- * chain's first item. Neither takes a lock, fails or changes anything. */
-uint32_t store_prefetch_bucket(const store_t *st, const void *key, size_t klen);
-void store_prefetch_item(const store_t *st, uint32_t hash);
-
 /* Point reads of n keys in ONE consistent view (MGET): one optimistic
  * pass that validated, or a pass under the mutex. The values are packed
  * in vals (replaced); rows[i] says where key i's value is, or that it is
@@ -153,6 +143,17 @@ typedef struct {
     uint64_t version; /* when found */
 } store_mget_row_t;
 store_err_t store_mget(store_t *st, const store_key_t *keys, size_t n, store_buf_t *vals, store_mget_row_t *rows);
+
+/* A hint for a batch of pipelined requests: the caller is about to run
+ * requests on these keys (at most STORE_PREFETCH_MAX; more are ignored)
+ * and wants the memory misses of their lookups to overlap instead of
+ * being paid one after the other. In three waves: each key's hash bucket,
+ * then the item the bucket points to, then, for the keys whose bucket is
+ * empty (inserts, most likely), the ordered index's search paths, all
+ * walked together. Takes no lock, reads racily with every ref bounds
+ * checked, changes nothing, cannot fail. */
+#define STORE_PREFETCH_MAX 16
+void store_prefetch_keys(const store_t *st, const store_key_t *keys, unsigned n);
 
 /* STORE_OK if key is live, STORE_NOT_FOUND otherwise. */
 store_err_t store_exists(store_t *st, const void *key, size_t klen);

@@ -624,6 +624,43 @@ START_TEST(writer_waits_for_holder)
 }
 END_TEST
 
+/* The prefetch hints walk the hash chains and the skiplist without the
+ * mutex: racing a writer that inserts and deletes all the time, they
+ * never fault (ASan runs this too), and the store stays whole. */
+START_TEST(prefetch_races_writers)
+{
+    tu_region_t r;
+    store_t *st = tu_ck_create(&r, "unit-prefetch", 16 * MiB, 0);
+    put_n(st, "p%05u", 0, 4000, 40);
+    pid_t pid = tu_ck_fork();
+    if (pid == 0) { /* the writer: churn for a while */
+        tu_rng_t rng = {7};
+        char k[16];
+        for (int i = 0; i < 60000; i++) {
+            int kl = snprintf(k, sizeof(k), "p%05u", (unsigned)tu_below(&rng, 8000));
+            store_err_t e = tu_below(&rng, 2) ? store_put(st, k, (size_t)kl, k, (size_t)kl, NULL, NULL)
+                                              : store_delete(st, k, (size_t)kl);
+            if (e != STORE_OK && e != STORE_NOT_FOUND)
+                _exit(2);
+        }
+        _exit(0);
+    }
+    tu_rng_t rng = {8};
+    char k[STORE_PREFETCH_MAX][16];
+    store_key_t keys[STORE_PREFETCH_MAX];
+    for (int round = 0; round < 20000; round++) {
+        for (unsigned i = 0; i < STORE_PREFETCH_MAX; i++) {
+            int kl = snprintf(k[i], sizeof(k[i]), "p%05u", (unsigned)tu_below(&rng, 9000));
+            keys[i] = (store_key_t){k[i], (size_t)kl};
+        }
+        store_prefetch_keys(st, keys, 1 + (unsigned)tu_below(&rng, STORE_PREFETCH_MAX));
+    }
+    ck_assert_int_eq(tu_ck_wait(pid), 0);
+    tu_ck_check(st);
+    tu_ck_destroy(&r);
+}
+END_TEST
+
 START_TEST(hash_growth)
 {
     const unsigned n = 200000;
@@ -640,8 +677,8 @@ START_TEST(hash_growth)
         int vl = snprintf(val, sizeof(val), "v%u", i);
         /* Prefetch hints (pipelined requests) before the put, also while a
          * rehash has two tables: they must change nothing. */
-        store_prefetch_item(st, store_prefetch_bucket(st, key, (size_t)kl));
-        store_prefetch_item(st, (uint32_t)tu_rand(&rng));
+        store_key_t hint[2] = {{key, (size_t)kl}, {"key00000000", 11}}; /* absent, then present */
+        store_prefetch_keys(st, hint, 2);
         put_ok(st, key, (size_t)kl, val, (size_t)vl);
         TU_ASSERT(store_get(st, key, (size_t)kl, &b, NULL) == STORE_OK, "%s lost right after its put", key);
         unsigned j = (unsigned)tu_below(&rng, i + 1);
@@ -690,8 +727,8 @@ static void read_everything_somehow(store_t *st, tu_rng_t *r)
     for (int i = 0; i < 2000; i++) {
         int kl = snprintf(k, sizeof(k), "d%05u", (unsigned)tu_below(r, 2500));
         (void)store_get(st, k, (size_t)kl, &b, NULL);
-        store_prefetch_item(st, store_prefetch_bucket(st, k, (size_t)kl)); /* hints read scribbled buckets too */
-        store_prefetch_item(st, (uint32_t)tu_rand(r));
+        store_key_t hint = {k, (size_t)kl};
+        store_prefetch_keys(st, &hint, 1); /* hints read scribbled buckets and links too */
         store_range_t q = {.lo = {STORE_BOUND_INCL, k, (size_t)kl}, .limit = tu_below(r, 40),
                            .reverse = tu_below(r, 2), .keys_only = tu_below(r, 2)};
         if (tu_below(r, 2)) { /* a high bound too, of any kind, maybe no key */
@@ -798,6 +835,7 @@ static Suite *unit_suite(void)
     tcase_add_test(tc, large_value_limits);
     tcase_add_test(tc, hash_growth);
     tcase_add_test(tc, writer_waits_for_holder);
+    tcase_add_test(tc, prefetch_races_writers);
     suite_add_tcase(s, tc);
     tc = tcase_create("damage");
     tcase_set_timeout(tc, 60);
