@@ -8,7 +8,6 @@
 #include "store/hash.h"
 #include "store/skiplist.h"
 #include "store/store.h"
-#include "store/sync.h"
 
 void store_prefetch_keys(const store_t *st, const store_key_t *keys, unsigned n)
 {
