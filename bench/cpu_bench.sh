@@ -20,14 +20,9 @@ N=${N:-200000}
 WORKERS=${WORKERS:-2}
 . "$(dirname "$0")/lib.sh"
 
-for prog in redis-server redis-benchmark redis-cli strace; do
-  command -v "$prog" >/dev/null || { echo "cpu_bench: $prog not found (apt-get install redis-server redis-tools strace)" >&2; exit 1; }
-done
-[ -x "$FICKLED" ] || { echo "cpu_bench: no fickled at $FICKLED (set FICKLED=...)" >&2; exit 1; }
+bench_require cpu_bench redis-server redis-benchmark redis-cli strace
 
-tmp=$(mktemp -d /tmp/fickle-cbench-XXXXXX)
-shm=/dev/shm/$(basename "$tmp")
-mkdir -p "$shm"
+bench_dirs cbench
 srv_pid=
 cleanup() {
   [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null

@@ -29,23 +29,17 @@ LIVE=${LIVE:-1000}
 ROUNDS=${ROUNDS:-1}
 WORKERS=${WORKERS:-2}
 
-for prog in redis-server redis-cli; do
-  command -v "$prog" >/dev/null || { echo "expiry_bench: $prog not found" >&2; exit 1; }
-done
-[ -x "$FICKLED" ] || { echo "expiry_bench: no fickled at $FICKLED (set FICKLED=...)" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+bench_require expiry_bench redis-server redis-cli
 [ -x "$PROBE" ] || { echo "expiry_bench: no probe at $PROBE (make bench/expiry_probe)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/fickle-expbench-XXXXXX)
-shm=/dev/shm/$(basename "$tmp")
-mkdir -p "$shm"
+bench_dirs expbench
 pid=
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   rm -rf "$tmp" "$shm"
 }
 trap cleanup EXIT
-
-. "$(dirname "$0")/lib.sh"
 
 start() { # server: starts it on $port, pid in $pid
   port=$(free_port)

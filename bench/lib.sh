@@ -1,5 +1,21 @@
 # bench/lib.sh — shell helpers the server benchmarks share (sourced).
 
+bench_require() { # script-name prog...: exits unless each prog is on PATH and $FICKLED runs
+  local name=$1 prog
+  shift
+  for prog; do
+    command -v "$prog" >/dev/null ||
+      { echo "$name: $prog not found (Debian: apt-get install redis-server redis-tools strace)" >&2; exit 1; }
+  done
+  [ -x "$FICKLED" ] || { echo "$name: no fickled at $FICKLED (set FICKLED=...)" >&2; exit 1; }
+}
+
+bench_dirs() { # tag: sets tmp (a new directory under /tmp) and shm (its twin under /dev/shm)
+  tmp=$(mktemp -d "/tmp/fickle-$1-XXXXXX")
+  shm=/dev/shm/$(basename "$tmp")
+  mkdir -p "$shm"
+}
+
 free_port() { # prints a TCP port nothing listens on
   # Below the ephemeral range (32768.. by default): a port a client socket
   # of redis-benchmark holds cannot be bound by a server, even if nothing

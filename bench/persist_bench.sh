@@ -30,14 +30,9 @@ FSYNC_DELAYS=${FSYNC_DELAYS-1000 2000}
 FSYNC_DELAY_LIB=${FSYNC_DELAY_LIB:-}
 . "$(dirname "$0")/lib.sh"
 
-for prog in redis-server redis-benchmark redis-cli; do
-  command -v "$prog" >/dev/null || { echo "persist_bench: $prog not found" >&2; exit 1; }
-done
-[ -x "$FICKLED" ] || { echo "persist_bench: no fickled at $FICKLED (set FICKLED=...)" >&2; exit 1; }
+bench_require persist_bench redis-server redis-benchmark redis-cli
 
-tmp=$(mktemp -d /tmp/fickle-pbench-XXXXXX)
-shm=/dev/shm/$(basename "$tmp")
-mkdir -p "$shm"
+bench_dirs pbench
 declare -A pid port
 cleanup() {
   for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -52,18 +52,14 @@ PIPELINES=${PIPELINES:-1 16}
 VALUE_SIZE=${VALUE_SIZE:-3}
 THREADS=${THREADS:-1}
 
-for prog in redis-server redis-benchmark redis-cli; do
-  command -v "$prog" >/dev/null || { echo "server_bench: $prog not found (apt-get install redis-server redis-tools)" >&2; exit 1; }
-done
-[ -x "$FICKLED" ] || { echo "server_bench: no fickled at $FICKLED (set FICKLED=...)" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+bench_require server_bench redis-server redis-benchmark redis-cli
 [ -x "$NATIVE_BENCH" ] || { echo "server_bench: no native_bench at $NATIVE_BENCH (make bench/native_bench; set NATIVE_BENCH=...)" >&2; exit 1; }
 
 # native_bench runs the tests it knows (set, get); others are RESP-only.
 native_tests=$(tr ',' '\n' <<<"$BENCH_TESTS" | { grep -ixE 'set|get' || true; } | paste -sd, -)
 
-tmp=$(mktemp -d /tmp/fickle-bench-XXXXXX)
-shm=/dev/shm/$(basename "$tmp")
-mkdir -p "$shm"
+bench_dirs bench
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -71,8 +67,6 @@ cleanup() {
   rm -rf "$tmp" "$shm"
 }
 trap cleanup EXIT
-
-. "$(dirname "$0")/lib.sh"
 
 # Each starts a server in this shell (so cleanup can stop it) on free ports.
 declare -A port nport
