@@ -13,12 +13,11 @@ void store_prefetch_keys(const store_t *st, const store_key_t *keys, unsigned n)
 {
     if (n > STORE_PREFETCH_MAX)
         n = STORE_PREFETCH_MAX;
-    uint32_t hash[STORE_PREFETCH_MAX];
+    const uint32_t *slot[STORE_PREFETCH_MAX];
     for (unsigned i = 0; i < n; i++) { /* wave 1: the buckets */
-        hash[i] = hash_key(keys[i].key, keys[i].klen);
-        const uint32_t *slot = hash_bucket(st, hash[i]);
-        if (slot != NULL)
-            __builtin_prefetch(slot);
+        slot[i] = hash_bucket(st, hash_key(keys[i].key, keys[i].klen));
+        if (slot[i] != NULL)
+            __builtin_prefetch(slot[i]);
     }
     /* Wave 2: the items the buckets point to. A key whose bucket is empty
      * is certainly absent: an insert (or a read that misses), whose
@@ -28,12 +27,13 @@ void store_prefetch_keys(const store_t *st, const store_key_t *keys, unsigned n)
     store_key_t absent[STORE_PREFETCH_MAX];
     unsigned m = 0;
     for (unsigned i = 0; i < n; i++) {
-        const uint32_t *slot = hash_bucket(st, hash[i]);
-        ref_t ref = slot != NULL ? LD32(slot) : 0;
-        if (ref != 0 && ref_ok(st, ref, sizeof(item_t)))
-            __builtin_prefetch(ref_ptr(st, ref));
-        else if (slot != NULL && ref == 0)
+        if (slot[i] == NULL)
+            continue; /* no table to be read (torn): no hint */
+        ref_t ref = LD32(slot[i]);
+        if (ref == 0)
             absent[m++] = keys[i];
+        else if (ref_ok(st, ref, sizeof(item_t)))
+            __builtin_prefetch(ref_ptr(st, ref));
     }
     if (m > 0)
         sl_prefetch_group(st, absent, m);
